@@ -1,0 +1,261 @@
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Solo.Brokers;
+using Solo.Locks;
+using Solo.Messages;
+using Solo.Tasks;
+using Solo.Uniqueness;
+
+namespace Solo.Client;
+
+/// <summary>
+/// Enqueue: take the queue slot with owner = the new task id, then publish; if publishing fails,
+/// release the slot before returning the error.
+/// </summary>
+internal sealed class SoloClient(
+    TaskRegistry registry,
+    IBroker broker,
+    ILockStore locks,
+    IOptions<SoloOptions> options,
+    TimeProvider time,
+    IEnumerable<ISoloMiddleware> middlewares) : ISoloClient
+{
+    // Replace races with starts and other replacers; each lost race is retried a bounded number of times.
+    private const int MaxReplaceRounds = 16;
+
+    private readonly SoloOptions _options = options.Value;
+    private readonly ISoloMiddleware[] _middlewares = middlewares.ToArray();
+
+    public Task<EnqueueResult> EnqueueAsync<TArgs>(TArgs args, CancellationToken cancellationToken = default)
+        where TArgs : notnull => EnqueueAsync(args, null, cancellationToken);
+
+    public async Task<EnqueueResult> EnqueueAsync<TArgs>(TArgs args, EnqueueOptions? options, CancellationToken cancellationToken = default)
+        where TArgs : notnull
+    {
+        var results = await EnqueueManyAsync([args], options, cancellationToken).ConfigureAwait(false);
+        return results[0];
+    }
+
+    public async Task<IReadOnlyList<EnqueueResult>> EnqueueManyAsync<TArgs>(IEnumerable<TArgs> args, EnqueueOptions? options = null, CancellationToken cancellationToken = default)
+        where TArgs : notnull
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        if (options is { Delay: not null, StartAt: not null })
+        {
+            throw new ArgumentException("EnqueueOptions: set Delay or StartAt, not both.", nameof(options));
+        }
+
+        var registration = registry.GetByArgs(typeof(TArgs));
+        var now = time.GetUtcNow();
+        var items = args.Select(a => Prepare(registration, a, options, now)).ToArray();
+        if (items.Length == 0)
+        {
+            return [];
+        }
+
+        var unique = registration.Unique;
+        if (unique is null || !unique.HasQueueSlot)
+        {
+            await PublishAsync(items, cancellationToken).ConfigureAwait(false);
+            return items.Select(i => new EnqueueResult(EnqueueOutcome.Enqueued, i.Id, i.UniqueKey)).ToArray();
+        }
+
+        return await EnqueueUniqueAsync(unique, items, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<IReadOnlyList<EnqueueResult>> EnqueueUniqueAsync(UniquePolicy unique, Item[] items, CancellationToken cancellationToken)
+    {
+        var requests = items.Select(i => new LockRequest(i.QueueLockKey!, i.Id, i.QueueSlotTtl)).ToArray();
+        var acquired = await locks.TryAcquireManyAsync(requests, cancellationToken).ConfigureAwait(false);
+
+        var results = new EnqueueResult?[items.Length];
+        var toPublish = new List<Item>(items.Length);
+        var conflicts = new List<int>();
+        for (var i = 0; i < items.Length; i++)
+        {
+            if (acquired[i].Acquired)
+            {
+                items[i].Fence = acquired[i].FencingToken;
+                toPublish.Add(items[i]);
+                results[i] = new EnqueueResult(EnqueueOutcome.Enqueued, items[i].Id, items[i].UniqueKey);
+            }
+            else
+            {
+                conflicts.Add(i);
+            }
+        }
+
+        if (unique.OnConflict == Conflict.Throw && conflicts.Count > 0)
+        {
+            await ReleaseAsync(toPublish, cancellationToken).ConfigureAwait(false);
+            var first = conflicts[0];
+            throw new UniqueConflictException(items[first].UniqueKey!, acquired[first].Owner ?? "(expired)");
+        }
+
+        await PublishAsync(toPublish, cancellationToken).ConfigureAwait(false);
+
+        foreach (var i in conflicts)
+        {
+            var holder = acquired[i].Owner;
+            results[i] = unique.OnConflict == Conflict.Replace && holder is not null
+                ? await ReplaceAsync(items[i], holder, cancellationToken).ConfigureAwait(false)
+                : await DuplicateAsync(items[i], holder ?? "(expired)", cancellationToken).ConfigureAwait(false);
+        }
+
+        return results!;
+    }
+
+    private async Task<EnqueueResult> ReplaceAsync(Item item, string holder, CancellationToken cancellationToken)
+    {
+        for (var round = 0; round < MaxReplaceRounds; round++)
+        {
+            // The pending holder sees the slot taken over when it starts, and drops itself.
+            var replaced = await locks.ReplaceOwnerAsync(item.QueueLockKey!, holder, item.Id, item.QueueSlotTtl, cancellationToken).ConfigureAwait(false);
+            if (replaced.Acquired)
+            {
+                item.Fence = replaced.FencingToken;
+                await PublishAsync([item], cancellationToken).ConfigureAwait(false);
+                return new EnqueueResult(EnqueueOutcome.Replaced, item.Id, item.UniqueKey, holder);
+            }
+
+            // The holder started or was replaced meanwhile: take the free slot, or replace the new holder.
+            var retry = await locks.TryAcquireAsync(item.QueueLockKey!, item.Id, item.QueueSlotTtl, cancellationToken).ConfigureAwait(false);
+            if (retry.Acquired)
+            {
+                item.Fence = retry.FencingToken;
+                await PublishAsync([item], cancellationToken).ConfigureAwait(false);
+                return new EnqueueResult(EnqueueOutcome.Enqueued, item.Id, item.UniqueKey);
+            }
+
+            holder = retry.Owner ?? holder;
+        }
+
+        throw new UniqueConflictException(item.UniqueKey!, holder);
+    }
+
+    private async Task<EnqueueResult> DuplicateAsync(Item item, string holder, CancellationToken cancellationToken)
+    {
+        foreach (var middleware in _middlewares)
+        {
+            await middleware.OnDuplicateAsync(new DuplicateContext(item.Registration.Name, item.UniqueKey!, holder, item.Args), cancellationToken).ConfigureAwait(false);
+        }
+
+        return new EnqueueResult(EnqueueOutcome.Duplicate, holder, item.UniqueKey);
+    }
+
+    private async Task PublishAsync(IReadOnlyList<Item> items, CancellationToken cancellationToken)
+    {
+        if (items.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            var messages = new OutgoingMessage[items.Count];
+            for (var i = 0; i < items.Count; i++)
+            {
+                var item = items[i];
+                foreach (var middleware in _middlewares)
+                {
+                    await middleware.OnPublishingAsync(new PublishContext(item.Id, item.Registration.Name, item.Queue, item.Args, item.UniqueKey, item.NotBefore), cancellationToken).ConfigureAwait(false);
+                }
+
+                messages[i] = new OutgoingMessage(item.Id, item.Queue, Serialize(item), item.NotBefore);
+            }
+
+            await broker.PublishAsync(messages, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await ReleaseAsync(items, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task ReleaseAsync(IReadOnlyList<Item> items, CancellationToken cancellationToken)
+    {
+        foreach (var item in items)
+        {
+            if (item.QueueLockKey is not null)
+            {
+                await locks.ReleaseAsync(item.QueueLockKey, item.Id, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private byte[] Serialize(Item item)
+    {
+        var body = EnvelopeSerializer.Serialize(new Envelope(item.Id, item.Registration.Name, item.ArgsJson, item.UniqueKey, 1, item.EnqueuedAt, item.Fence));
+        if (body.Length > _options.MaxPayloadBytes)
+        {
+            throw new TaskPayloadException(item.Registration.Name, $"the message is {body.Length} bytes, over the limit of {_options.MaxPayloadBytes} bytes (SoloOptions.MaxPayloadBytes).");
+        }
+
+        return body;
+    }
+
+    private Item Prepare(TaskRegistration registration, object args, EnqueueOptions? options, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        JsonElement json;
+        try
+        {
+            json = JsonSerializer.SerializeToElement(args, registration.ArgsType, _options.JsonSerializerOptions);
+        }
+        catch (Exception ex) when (ex is NotSupportedException or JsonException or InvalidOperationException)
+        {
+            throw new TaskPayloadException(registration.Name, $"its arguments ({registration.ArgsType.Name}) cannot be serialized: {ex.Message}", ex);
+        }
+
+        DateTimeOffset? notBefore = options?.StartAt ?? (options?.Delay is { } delay ? now + delay : null);
+        var unique = registration.Unique;
+        string? uniqueKey = null;
+        string? queueLockKey = null;
+        var ttl = TimeSpan.Zero;
+        if (unique is not null)
+        {
+            var key = options?.UniqueKey ?? unique.KeySelector?.Invoke(args);
+            uniqueKey = string.IsNullOrEmpty(key) ? registration.Name : string.Concat(registration.Name, ":", key);
+            if (unique.Mode == UniqueMode.Debounce)
+            {
+                var debounced = now + unique.Window;
+                notBefore = notBefore is { } nb && nb > debounced ? nb : debounced;
+            }
+
+            var wait = notBefore is { } start && start > now ? start - now : TimeSpan.Zero;
+            if (unique.HasQueueSlot)
+            {
+                queueLockKey = LockKeys.Queue(_options.LockPrefix, uniqueKey);
+                ttl = (unique.Mode == UniqueMode.Throttle ? unique.Window : unique.QueueSlotTtl) + wait;
+            }
+        }
+
+        return new Item(registration, Guid.CreateVersion7().ToString("N"), args, json, options?.Queue ?? registration.Queue ?? _options.DefaultQueue, uniqueKey, queueLockKey, ttl, notBefore, now);
+    }
+
+    private sealed class Item(TaskRegistration registration, string id, object args, JsonElement argsJson, string queue, string? uniqueKey, string? queueLockKey, TimeSpan queueSlotTtl, DateTimeOffset? notBefore, DateTimeOffset enqueuedAt)
+    {
+        public TaskRegistration Registration { get; } = registration;
+
+        public string Id { get; } = id;
+
+        public object Args { get; } = args;
+
+        public JsonElement ArgsJson { get; } = argsJson;
+
+        public string Queue { get; } = queue;
+
+        public string? UniqueKey { get; } = uniqueKey;
+
+        public string? QueueLockKey { get; } = queueLockKey;
+
+        public TimeSpan QueueSlotTtl { get; } = queueSlotTtl;
+
+        public DateTimeOffset? NotBefore { get; } = notBefore;
+
+        public DateTimeOffset EnqueuedAt { get; } = enqueuedAt;
+
+        public long? Fence { get; set; }
+    }
+}
