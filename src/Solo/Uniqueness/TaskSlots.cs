@@ -5,7 +5,16 @@ namespace Solo.Uniqueness;
 /// <summary>The worker's side of a unique task's slots: take at start, renew while running, release at the end.</summary>
 internal sealed class TaskSlots(ILockStore locks, string prefix)
 {
-    public async ValueTask<SlotStart> StartAsync(UniquePolicy policy, string uniqueKey, string taskId, long? enqueueFence, CancellationToken cancellationToken)
+    /// <param name="policy">The task's uniqueness rules.</param>
+    /// <param name="uniqueKey">Its key.</param>
+    /// <param name="taskId">Its id, the owner of its slots.</param>
+    /// <param name="enqueueFence">The token its queue slot got at enqueue.</param>
+    /// <param name="firstTry">
+    /// True for a first attempt on its first delivery: such a task has never started, so a pending
+    /// task that can be superseded must still own its queue slot to run.
+    /// </param>
+    /// <param name="cancellationToken">Cancels the lock store calls.</param>
+    public async ValueTask<SlotStart> StartAsync(UniquePolicy policy, string uniqueKey, string taskId, long? enqueueFence, bool firstTry, CancellationToken cancellationToken)
     {
         var queueKey = LockKeys.Queue(prefix, uniqueKey);
         if (policy.CanBeSuperseded)
@@ -14,6 +23,13 @@ internal sealed class TaskSlots(ILockStore locks, string prefix)
             if (holder is not null && holder.Owner != taskId)
             {
                 return new SlotStart(SlotStartOutcome.Superseded, null, holder.Owner);
+            }
+
+            // A free slot here means a newer task took it over and has started already (its run
+            // covers this one). A retry or redelivery may have given its slot up at its own start.
+            if (holder is null && firstTry)
+            {
+                return new SlotStart(SlotStartOutcome.Superseded, null, null);
             }
         }
 
@@ -56,7 +72,14 @@ internal sealed class TaskSlots(ILockStore locks, string prefix)
             return true;
         }
 
-        var result = await locks.TryAcquireAsync(LockKeys.Queue(prefix, uniqueKey), taskId, ttl, cancellationToken).ConfigureAwait(false);
+        var queueKey = LockKeys.Queue(prefix, uniqueKey);
+        if (policy.CanBeSuperseded)
+        {
+            // It must still own the slot: a free one was taken over by a newer task that has started.
+            return await locks.RenewAsync(queueKey, taskId, ttl, cancellationToken).ConfigureAwait(false);
+        }
+
+        var result = await locks.TryAcquireAsync(queueKey, taskId, ttl, cancellationToken).ConfigureAwait(false);
         return result.Acquired;
     }
 

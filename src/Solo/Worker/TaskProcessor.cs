@@ -88,7 +88,7 @@ internal sealed class TaskProcessor(
         long? fence = null;
         if (unique is not null)
         {
-            var start = await _slots.StartAsync(unique, envelope.Key!, envelope.Id, envelope.Fence, hardStop).ConfigureAwait(false);
+            var start = await _slots.StartAsync(unique, envelope.Key!, envelope.Id, envelope.Fence, envelope.Attempt == 1 && delivery.DeliveryCount == 1, hardStop).ConfigureAwait(false);
             if (start.Outcome == SlotStartOutcome.Superseded)
             {
                 logger.LogDebug("Task {TaskId} was replaced by {Holder} and is dropped", envelope.Id, start.Holder);
