@@ -31,20 +31,61 @@ public static class SoloServiceCollectionExtensions
         configure(new SoloBuilder(services, registry));
         if (!services.Any(d => d.ServiceType == typeof(IBroker)) || !services.Any(d => d.ServiceType == typeof(ILockStore)))
         {
-            var defaults = new SoloBuilder(services, registry);
-            if (!services.Any(d => d.ServiceType == typeof(IBroker)))
-            {
-                defaults.UseBroker(sp => new Solo.InMemory.InMemoryBroker(sp.GetRequiredService<TimeProvider>()));
-            }
-
-            if (!services.Any(d => d.ServiceType == typeof(ILockStore)))
-            {
-                defaults.UseLockStore(sp => new Solo.InMemory.InMemoryLockStore(sp.GetRequiredService<TimeProvider>()));
-            }
+            RegisterDefaultBackend(new SoloBuilder(services, registry));
         }
 
         services.TryAddSingleton<ISoloClient, SoloClient>();
         return services;
+    }
+
+    /// <summary>
+    /// The embedded default: the backend assembly marked with <see cref="SoloDefaultBackendAttribute"/>
+    /// (Solo.Sqlite). It fills in only what the app left unset, so an app may choose a broker and keep
+    /// the default lock store, or the reverse.
+    /// </summary>
+    private static void RegisterDefaultBackend(SoloBuilder builder)
+    {
+        var hasBroker = builder.Services.Any(d => d.ServiceType == typeof(IBroker));
+        var hasLocks = builder.Services.Any(d => d.ServiceType == typeof(ILockStore));
+        var registrar = FindDefaultBackend()
+            ?? throw new InvalidOperationException(
+                "Solo has no backend: reference Solo.Sqlite (the embedded default) or choose one with UseSqlite(path), UseInMemory(), UseRedis(...), UseRabbitMQ(...) or UsePostgres(...).");
+        var brokers = builder.Services.Where(d => d.ServiceType == typeof(IBroker)).ToArray();
+        var lockStores = builder.Services.Where(d => d.ServiceType == typeof(ILockStore)).ToArray();
+        registrar.Invoke(null, [builder]);
+        if (hasBroker)
+        {
+            builder.Services.RemoveAll<IBroker>();
+            foreach (var d in brokers)
+            {
+                builder.Services.Add(d);
+            }
+        }
+
+        if (hasLocks)
+        {
+            builder.Services.RemoveAll<ILockStore>();
+            foreach (var d in lockStores)
+            {
+                builder.Services.Add(d);
+            }
+        }
+    }
+
+    private static System.Reflection.MethodInfo? FindDefaultBackend()
+    {
+        System.Reflection.Assembly assembly;
+        try
+        {
+            assembly = System.Reflection.Assembly.Load("Solo.Sqlite");
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+
+        var attribute = (SoloDefaultBackendAttribute?)Attribute.GetCustomAttribute(assembly, typeof(SoloDefaultBackendAttribute));
+        return attribute?.RegistrarType.GetMethod("Register", [typeof(SoloBuilder)]);
     }
 
     /// <summary>Adds the worker host that runs the registered tasks (call <see cref="AddSolo"/> too).</summary>

@@ -12,8 +12,12 @@ public sealed class SoloWorkerOptions
     /// <summary>The queues to consume. Default: the default queue and every queue a registered task names.</summary>
     public IList<string> Queues { get; } = new List<string>();
 
-    /// <summary>How long shutdown waits for running tasks before cancelling them and returning them to the queue. Default 30 s.</summary>
-    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// How long shutdown waits for running tasks before cancelling them and returning them to the queue.
+    /// Default 25 s, inside the host's own default shutdown timeout of 30 s; raise
+    /// <c>HostOptions.ShutdownTimeout</c> above this when you raise it.
+    /// </summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(25);
 
     /// <summary>How long one receive call waits for a message. Default 1 s.</summary>
     public TimeSpan ReceiveWait { get; set; } = TimeSpan.FromSeconds(1);
