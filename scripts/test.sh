@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+bash scripts/install-servers.sh
+
 results="$(mktemp -d)"
 trap 'rm -rf "$results"' EXIT
 

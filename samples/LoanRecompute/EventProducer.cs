@@ -1,0 +1,67 @@
+using Solo;
+
+namespace LoanRecompute;
+
+/// <summary>
+/// Plays the web app: each event commits a version bump on a loan and then enqueues its recompute.
+/// Events come in bursts of concurrent requests that often repeat a loan, with tiny pauses between,
+/// so that new events keep landing on loans whose recompute is queued or running.
+/// </summary>
+internal sealed class EventProducer(ILoanStore loans, ISoloClient solo, SimulationOptions options)
+{
+    private const int MaxBurst = 32;
+    private const int MaxPauseMs = 2;
+
+    private long _produced;
+    private long _enqueued;
+    private long _duplicates;
+
+    public long Produced => Interlocked.Read(ref _produced);
+
+    public long Enqueued => Interlocked.Read(ref _enqueued);
+
+    public long Duplicates => Interlocked.Read(ref _duplicates);
+
+    public async Task ProduceAsync(CancellationToken cancellationToken)
+    {
+        // Only the plan (which loans, how many per burst, how long the pauses) is drawn here, on one
+        // thread, so that a seed always gives the same event stream.
+        var random = new Random(options.Seed);
+        var remaining = options.Events;
+        var burst = new List<int>(MaxBurst);
+        while (remaining > 0)
+        {
+            burst.Clear();
+            var size = Math.Min(remaining, random.Next(1, MaxBurst + 1));
+            var loanId = random.Next(options.Loans);
+            for (var i = 0; i < size; i++)
+            {
+                // Half the time the next request is about the same loan: a payment and its fee, say.
+                if (i > 0 && random.Next(2) == 0)
+                {
+                    loanId = random.Next(options.Loans);
+                }
+
+                burst.Add(loanId);
+            }
+
+            await Task.WhenAll(burst.Select(id => Task.Run(() => HandleEventAsync(id, cancellationToken), cancellationToken)));
+            remaining -= size;
+
+            var pause = random.Next(MaxPauseMs + 1);
+            if (pause > 0)
+            {
+                await Task.Delay(pause, cancellationToken);
+            }
+        }
+    }
+
+    private async Task HandleEventAsync(int loanId, CancellationToken cancellationToken)
+    {
+        // Commit first, then enqueue: a task that starts after this enqueue is bound to see the bump.
+        await loans.RecordEventAsync(loanId, cancellationToken);
+        var result = await solo.EnqueueAsync(new RecomputeLoan(loanId), cancellationToken);
+        Interlocked.Increment(ref result.Outcome == EnqueueOutcome.Duplicate ? ref _duplicates : ref _enqueued);
+        Interlocked.Increment(ref _produced);
+    }
+}

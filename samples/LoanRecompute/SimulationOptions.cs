@@ -1,0 +1,32 @@
+using Solo;
+
+namespace LoanRecompute;
+
+/// <summary>The parsed command line of <c>simulate</c>. Defaults keep a 10 000-event run to a few seconds.</summary>
+internal sealed record SimulationOptions
+{
+    public int Events { get; init; } = 10_000;
+
+    public int Loans { get; init; } = 100;
+
+    /// <summary>The mode as given on the command line; it is echoed in the summary.</summary>
+    public string ModeName { get; init; } = "coalesce";
+
+    public UniqueMode Mode { get; init; } = UniqueMode.Coalesce;
+
+    /// <summary>The throttle or debounce window.</summary>
+    public int WindowMs { get; init; } = 50;
+
+    public int Concurrency { get; init; } = 8;
+
+    public int TaskMinMs { get; init; } = 2;
+
+    public int TaskMaxMs { get; init; } = 6;
+
+    /// <summary>How long a task that meets a running one waits before it tries again. Short, so the sample ends soon.</summary>
+    public int RescheduleMs { get; init; } = 10;
+
+    public int Seed { get; init; } = 1;
+
+    public int DrainTimeoutSeconds { get; init; } = 30;
+}
