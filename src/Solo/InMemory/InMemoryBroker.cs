@@ -282,6 +282,10 @@ public sealed class InMemoryBroker : IBroker
         return queue;
     }
 
+    /// <summary>
+    /// Waits until the queue changed, the clock reached <paramref name="wakeAt"/>, the backstop fired or the
+    /// token was cancelled; the caller then looks again.
+    /// </summary>
     private async Task WaitAsync(Task changed, DateTimeOffset? wakeAt, CancellationToken cancellationToken)
     {
         var delay = Timeout.InfiniteTimeSpan;
@@ -299,31 +303,14 @@ public sealed class InMemoryBroker : IBroker
             }
         }
 
-        if (delay == Timeout.InfiniteTimeSpan && !_needsBackstop)
+        var wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (cancellationToken.UnsafeRegister(static state => ((TaskCompletionSource)state!).TrySetResult(), wake))
+        using (delay == Timeout.InfiniteTimeSpan ? null : _time.CreateTimer(static state => ((TaskCompletionSource)state!).TrySetResult(), wake, delay, Timeout.InfiniteTimeSpan))
+        using (_needsBackstop ? TimeProvider.System.CreateTimer(static state => ((TaskCompletionSource)state!).TrySetResult(), wake, Backstop, Timeout.InfiniteTimeSpan) : null)
         {
-            await changed.WaitAsync(cancellationToken).ConfigureAwait(false);
-            return;
+            await Task.WhenAny(changed, wake.Task).ConfigureAwait(false);
         }
 
-        using var stopTimers = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var wakes = new List<Task>(3) { changed };
-        if (delay != Timeout.InfiniteTimeSpan)
-        {
-            wakes.Add(Task.Delay(delay, _time, stopTimers.Token));
-        }
-
-        if (_needsBackstop)
-        {
-            wakes.Add(Task.Delay(Backstop, TimeProvider.System, stopTimers.Token));
-        }
-
-        try
-        {
-            await Task.WhenAny(wakes).WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            await stopTimers.CancelAsync().ConfigureAwait(false);
-        }
+        cancellationToken.ThrowIfCancellationRequested();
     }
 }

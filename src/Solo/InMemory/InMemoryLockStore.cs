@@ -220,8 +220,6 @@ public sealed class InMemoryLockStore : ILockStore
 
     private async IAsyncEnumerable<LockInfo> ListCoreAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        // Yields first so the snapshot is taken when enumeration starts, never at the call.
-        await Task.CompletedTask.ConfigureAwait(false);
         cancellationToken.ThrowIfCancellationRequested();
         LockInfo[] live;
         lock (_gate)
