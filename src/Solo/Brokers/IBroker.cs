@@ -26,6 +26,12 @@ public interface IBroker
     /// </summary>
     ValueTask<IReadOnlyList<IDelivery>> ReceiveAsync(string queue, int maxMessages, TimeSpan wait, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// How long a received message stays leased without renewal, or null for a broker that tracks its
+    /// consumers instead (a delivery then lasts as long as its connection). Workers renew well within it.
+    /// </summary>
+    TimeSpan? DeliveryLease => null;
+
     /// <summary>Counts the messages of a queue by state.</summary>
     ValueTask<QueueCounts> GetCountsAsync(string queue, CancellationToken cancellationToken);
 

@@ -61,6 +61,9 @@ public sealed class InMemoryBroker : IBroker
     }
 
     /// <inheritdoc />
+    public TimeSpan? DeliveryLease => _lease;
+
+    /// <inheritdoc />
     /// <remarks>Stores all messages or, when one of them is invalid, none. Bodies are copied.</remarks>
     public ValueTask PublishAsync(IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken)
     {

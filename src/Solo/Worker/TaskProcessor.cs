@@ -17,6 +17,7 @@ namespace Solo.Worker;
 /// </summary>
 internal sealed class TaskProcessor(
     TaskRegistry registry,
+    IBroker broker,
     ILockStore locks,
     IServiceScopeFactory scopes,
     IOptions<SoloOptions> options,
@@ -136,8 +137,10 @@ internal sealed class TaskProcessor(
 
         if (failure is null)
         {
-            await delivery.AckAsync(CancellationToken.None).ConfigureAwait(false);
+            // Release, then ack: a crash in between redelivers the task, which runs again (after,
+            // never beside); the other order would leave its slot locked until the TTL.
             await ReleaseAsync(unique, envelope, started: true).ConfigureAwait(false);
+            await delivery.AckAsync(CancellationToken.None).ConfigureAwait(false);
             return;
         }
 
@@ -165,8 +168,8 @@ internal sealed class TaskProcessor(
         }
 
         logger.LogError(failure, "Task {TaskId} ({Task}) failed on its last attempt ({Attempt}); dead-lettered", envelope.Id, envelope.Task, envelope.Attempt);
-        await DeadLetterAsync(delivery, $"failed after {envelope.Attempt} attempt(s): {reason}").ConfigureAwait(false);
         await ReleaseAsync(unique, envelope, started: true).ConfigureAwait(false);
+        await DeadLetterAsync(delivery, $"failed after {envelope.Attempt} attempt(s): {reason}").ConfigureAwait(false);
     }
 
     private async Task StartConflictAsync(IDelivery delivery, Envelope envelope, UniquePolicy unique, string holder, CancellationToken cancellationToken)
@@ -201,9 +204,20 @@ internal sealed class TaskProcessor(
     private async Task RenewWhileRunningAsync(IDelivery delivery, Envelope envelope, UniquePolicy? unique, CancellationTokenSource leaseLost, CancellationToken done)
     {
         var lease = unique?.RunLease ?? Timeout.InfiniteTimeSpan;
-        var period = unique is null ? _workerOptions.DeliveryRenewInterval : TimeSpan.FromTicks(Math.Min(lease.Ticks / 3, _workerOptions.DeliveryRenewInterval.Ticks));
+
+        // Renew each lease at a third of its length, so that one late or failed renewal is survivable.
+        var period = _workerOptions.DeliveryRenewInterval;
+        if (broker.DeliveryLease is { } deliveryLease && deliveryLease / 3 < period)
+        {
+            period = deliveryLease / 3;
+        }
+
+        if (unique is not null && lease / 3 < period)
+        {
+            period = lease / 3;
+        }
+
         var lastRenewed = time.GetUtcNow();
-        var sinceDelivery = TimeSpan.Zero;
         while (!done.IsCancellationRequested)
         {
             try
@@ -215,53 +229,57 @@ internal sealed class TaskProcessor(
                 return;
             }
 
-            if (unique is not null)
+            try
             {
-                bool? renewed;
-                try
+                // A delivery whose lease was lost may be running elsewhere already, as the same task id
+                // that owns the slots: this run must stop.
+                if (!await delivery.RenewAsync(done).ConfigureAwait(false))
                 {
-                    renewed = await _slots.RenewRunningAsync(unique, envelope.Key!, envelope.Id, lease, done).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    // Unknown: the store may be briefly away. Only a lease that surely ended cancels the task.
-                    logger.LogWarning(ex, "Renewing the lease of task {TaskId} failed", envelope.Id);
-                    renewed = null;
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-
-                var now = time.GetUtcNow();
-                if (renewed == true)
-                {
-                    lastRenewed = now;
-                }
-                else if (renewed == false || now - lastRenewed >= lease)
-                {
-                    logger.LogWarning("Task {TaskId} lost its lease on {Key}; cancelling it", envelope.Id, envelope.Key);
+                    logger.LogWarning("Task {TaskId} lost its delivery lease; cancelling it", envelope.Id);
                     await leaseLost.CancelAsync().ConfigureAwait(false);
                     return;
                 }
             }
-
-            sinceDelivery += period;
-            if (sinceDelivery >= _workerOptions.DeliveryRenewInterval)
+            catch (OperationCanceledException)
             {
-                sinceDelivery = TimeSpan.Zero;
-                try
-                {
-                    await delivery.RenewAsync(done).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    logger.LogWarning(ex, "Renewing the delivery of task {TaskId} failed", envelope.Id);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
+                return;
+            }
+            catch (Exception ex)
+            {
+                logger.LogWarning(ex, "Renewing the delivery of task {TaskId} failed", envelope.Id);
+            }
+
+            if (unique is null)
+            {
+                continue;
+            }
+
+            bool? renewed;
+            try
+            {
+                renewed = await _slots.RenewRunningAsync(unique, envelope.Key!, envelope.Id, lease, done).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                // Unknown: the store may be briefly away. Only a lease that surely ended cancels the task.
+                logger.LogWarning(ex, "Renewing the lease of task {TaskId} failed", envelope.Id);
+                renewed = null;
+            }
+
+            var now = time.GetUtcNow();
+            if (renewed == true)
+            {
+                lastRenewed = now;
+            }
+            else if (renewed == false || now - lastRenewed >= lease)
+            {
+                logger.LogWarning("Task {TaskId} lost its lease on {Key}; cancelling it", envelope.Id, envelope.Key);
+                await leaseLost.CancelAsync().ConfigureAwait(false);
+                return;
             }
         }
     }
