@@ -1,18 +1,38 @@
 using System.Globalization;
-using Solo;
 
 namespace LoanRecompute;
 
-/// <summary>Parses <c>simulate [options]</c>. Small and strict: an unknown option or a bad value is an error, never a guess.</summary>
+/// <summary>
+/// Parses <c>COMMAND [options]</c>. Small and strict: an unknown option or a bad value is an error, never a
+/// guess. Each command has a table of its options; the backend options (<c>--db</c>) join every table from
+/// one place, so that a later backend option reaches all commands at once.
+/// </summary>
 internal static class CommandLine
 {
     public const string Usage = """
-        Usage: LoanRecompute simulate [options]
+        Usage: LoanRecompute COMMAND [options]
 
-        Produces events on loans; each event bumps the loan's version and enqueues loans.recompute for it.
-        Prints one JSON summary line on stdout; progress goes to stderr.
+        Loans receive events; each event bumps the loan's version (commit) and then enqueues
+        loans.recompute for it (enqueue). The task reads the loan, works a little and stores a result
+        stamped with the version it read. Queue, locks and loans share one SQLite file.
 
-        Options:
+        Commands:
+          simulate   one process plays producer and workers, waits for the queue to drain and prints
+                     one JSON summary line on stdout; progress goes to stderr
+          worker     runs loans.recompute from the database until stopped (Ctrl+C or SIGTERM)
+          produce    records events and enqueues their recomputes, then exits; prints one JSON line
+          verify     waits for the queue to drain, checks every loan and prints one JSON line; exits 0
+                     only when nothing was lost or stale, no two runs of a loan overlapped and no lock is left
+
+        Options of every command:
+          --db PATH            the SQLite file (required, except for simulate, which uses a temporary file
+                               that it deletes afterwards)
+
+        The mode belongs to the database: the first produce, worker or simulate that runs against a file
+        stores its mode and window there; a later command that names another one is refused, and one that
+        names none uses the stored one. A worker started before any mode is stored waits for it.
+
+        simulate:
           --events N           events to produce (default 10000)
           --loans N            loans the events are spread over (default 100)
           --mode MODE          until-executing | until-executed | while-executing | coalesce | throttle | debounce
@@ -23,66 +43,131 @@ internal static class CommandLine
           --reschedule-ms MS   delay before a task that met a running one retries (default 10)
           --seed N             seed of the event stream and work times (default 1)
           --drain-timeout S    seconds to wait for the queue to drain after the last event (default 30)
-          -h, --help           show this text
+
+        worker:
+          --mode MODE, --window MS   as for simulate (default: the database's)
+          --concurrency N      tasks run at once (default 8)
+          --task-ms MIN-MAX    simulated work per run in ms (default 2-6)
+          --reschedule-ms MS   delay before a task that met a running one retries (default 10)
+          --lease S            the broker's delivery lease in seconds: a killed worker's tasks are
+                               delivered again after it (default 30)
+          --run-lease S        the lease of a running task's lock in seconds (default 30)
+          --seed N             seed of the work times (default 1)
+
+        produce:
+          --events N           events to produce (required)
+          --loans N            loans the events are spread over (required)
+          --mode MODE, --window MS   as for simulate (default: the database's, else coalesce and 50)
+          --seed N             seed of the event stream (default 1)
+
+        verify:
+          --timeout S          seconds to wait for the queue to drain (default 60); exit 1 when it does not
+
+        -h, --help             show this text
         """;
 
-    private static readonly Dictionary<string, UniqueMode> Modes = new(StringComparer.Ordinal)
-    {
-        ["until-executing"] = UniqueMode.UntilExecuting,
-        ["until-executed"] = UniqueMode.UntilExecuted,
-        ["while-executing"] = UniqueMode.WhileExecuting,
-        ["coalesce"] = UniqueMode.Coalesce,
-        ["throttle"] = UniqueMode.Throttle,
-        ["debounce"] = UniqueMode.Debounce,
-    };
+    private const string Commands = "simulate, worker, produce, verify";
 
     /// <summary>True when the arguments ask for help.</summary>
     public static bool IsHelp(IReadOnlyList<string> args) => args.Any(a => a is "-h" or "--help");
 
     /// <exception cref="UsageException">The command line is not valid.</exception>
-    public static SimulationOptions Parse(IReadOnlyList<string> args)
+    public static CommandOptions Parse(IReadOnlyList<string> args)
     {
         if (args.Count == 0)
         {
-            throw new UsageException("missing command: expected 'simulate'");
+            throw new UsageException($"missing command: expected one of {Commands}");
         }
 
-        if (args[0] != "simulate")
+        return args[0] switch
         {
-            throw new UsageException($"unknown command '{args[0]}': expected 'simulate'");
-        }
+            "simulate" => ParseOptions(args, new SimulationOptions(), SimulateOptions, requireDb: false),
+            "worker" => ParseOptions(args, new WorkerOptions(), WorkerOptionTable, requireDb: true),
+            "produce" => ParseOptions(args, new ProduceOptions(), ProduceOptionTable, requireDb: true, "--events", "--loans"),
+            "verify" => ParseOptions(args, new VerifyOptions(), VerifyOptionTable, requireDb: true),
+            _ => throw new UsageException($"unknown command '{args[0]}': expected one of {Commands}"),
+        };
+    }
 
-        var options = new SimulationOptions();
+    private static readonly Dictionary<string, Func<SimulationOptions, string, string, SimulationOptions>> SimulateOptions = WithBackend(
+        new Dictionary<string, Func<SimulationOptions, string, string, SimulationOptions>>(StringComparer.Ordinal)
+        {
+            ["--events"] = (o, n, v) => o with { Events = ParseInt(n, v, min: 1) },
+            ["--loans"] = (o, n, v) => o with { Loans = ParseInt(n, v, min: 1) },
+            ["--mode"] = (o, n, v) => o with { Unique = o.Unique with { ModeName = ParseMode(n, v) } },
+            ["--window"] = (o, n, v) => o with { Unique = o.Unique with { WindowMs = ParseInt(n, v, min: 1) } },
+            ["--concurrency"] = (o, n, v) => o with { Concurrency = ParseInt(n, v, min: 1) },
+            ["--task-ms"] = (o, n, v) => ParseRange(n, v) switch { var (min, max) => o with { TaskMinMs = min, TaskMaxMs = max } },
+            ["--reschedule-ms"] = (o, n, v) => o with { RescheduleMs = ParseInt(n, v, min: 1) },
+            ["--seed"] = (o, n, v) => o with { Seed = ParseInt(n, v, min: int.MinValue) },
+            ["--drain-timeout"] = (o, n, v) => o with { DrainTimeoutSeconds = ParseInt(n, v, min: 1) },
+        });
+
+    private static readonly Dictionary<string, Func<WorkerOptions, string, string, WorkerOptions>> WorkerOptionTable = WithBackend(
+        new Dictionary<string, Func<WorkerOptions, string, string, WorkerOptions>>(StringComparer.Ordinal)
+        {
+            ["--mode"] = (o, n, v) => o with { Requested = o.Requested with { ModeName = ParseMode(n, v) } },
+            ["--window"] = (o, n, v) => o with { Requested = o.Requested with { WindowMs = ParseInt(n, v, min: 1) } },
+            ["--concurrency"] = (o, n, v) => o with { Concurrency = ParseInt(n, v, min: 1) },
+            ["--task-ms"] = (o, n, v) => ParseRange(n, v) switch { var (min, max) => o with { TaskMinMs = min, TaskMaxMs = max } },
+            ["--reschedule-ms"] = (o, n, v) => o with { RescheduleMs = ParseInt(n, v, min: 1) },
+            ["--lease"] = (o, n, v) => o with { LeaseSeconds = ParseInt(n, v, min: 1) },
+            ["--run-lease"] = (o, n, v) => o with { RunLeaseSeconds = ParseInt(n, v, min: 1) },
+            ["--seed"] = (o, n, v) => o with { Seed = ParseInt(n, v, min: int.MinValue) },
+        });
+
+    private static readonly Dictionary<string, Func<ProduceOptions, string, string, ProduceOptions>> ProduceOptionTable = WithBackend(
+        new Dictionary<string, Func<ProduceOptions, string, string, ProduceOptions>>(StringComparer.Ordinal)
+        {
+            ["--events"] = (o, n, v) => o with { Events = ParseInt(n, v, min: 1) },
+            ["--loans"] = (o, n, v) => o with { Loans = ParseInt(n, v, min: 1) },
+            ["--mode"] = (o, n, v) => o with { Requested = o.Requested with { ModeName = ParseMode(n, v) } },
+            ["--window"] = (o, n, v) => o with { Requested = o.Requested with { WindowMs = ParseInt(n, v, min: 1) } },
+            ["--seed"] = (o, n, v) => o with { Seed = ParseInt(n, v, min: int.MinValue) },
+        });
+
+    private static readonly Dictionary<string, Func<VerifyOptions, string, string, VerifyOptions>> VerifyOptionTable = WithBackend(
+        new Dictionary<string, Func<VerifyOptions, string, string, VerifyOptions>>(StringComparer.Ordinal)
+        {
+            ["--timeout"] = (o, n, v) => o with { TimeoutSeconds = ParseInt(n, v, min: 1) },
+        });
+
+    // The one place where backend options are defined; every command's table gets them.
+    private static Dictionary<string, Func<T, string, string, T>> WithBackend<T>(Dictionary<string, Func<T, string, string, T>> table)
+        where T : CommandOptions
+    {
+        table["--db"] = (o, n, v) => (T)o.WithBackend(o.Backend with { DbPath = ParsePath(n, v) });
+        return table;
+    }
+
+    private static T ParseOptions<T>(IReadOnlyList<string> args, T options, Dictionary<string, Func<T, string, string, T>> table, bool requireDb, params string[] required)
+        where T : CommandOptions
+    {
+        var command = args[0];
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 1; i < args.Count; i++)
         {
-            var (name, value) = SplitOption(args, ref i);
+            var (name, value) = SplitOption(args, command, table, ref i);
             if (!seen.Add(name))
             {
                 throw new UsageException($"option {name} is given more than once");
             }
 
-            options = name switch
+            options = table[name](options, name, value);
+        }
+
+        foreach (var name in requireDb ? required.Prepend("--db") : required)
+        {
+            if (!seen.Contains(name))
             {
-                "--events" => options with { Events = ParseInt(name, value, min: 1) },
-                "--loans" => options with { Loans = ParseInt(name, value, min: 1) },
-                "--mode" => Modes.TryGetValue(value, out var mode)
-                    ? options with { ModeName = value, Mode = mode }
-                    : throw new UsageException($"invalid value '{value}' for --mode: expected one of {string.Join(", ", Modes.Keys)}"),
-                "--window" => options with { WindowMs = ParseInt(name, value, min: 1) },
-                "--concurrency" => options with { Concurrency = ParseInt(name, value, min: 1) },
-                "--task-ms" => ParseRange(options, name, value),
-                "--reschedule-ms" => options with { RescheduleMs = ParseInt(name, value, min: 1) },
-                "--seed" => options with { Seed = ParseInt(name, value, min: int.MinValue) },
-                "--drain-timeout" => options with { DrainTimeoutSeconds = ParseInt(name, value, min: 1) },
-                _ => throw new UsageException($"unknown option '{name}'"),
-            };
+                throw new UsageException($"{command} needs option {name}");
+            }
         }
 
         return options;
     }
 
-    private static (string Name, string Value) SplitOption(IReadOnlyList<string> args, ref int i)
+    private static (string Name, string Value) SplitOption<T>(IReadOnlyList<string> args, string command, Dictionary<string, Func<T, string, string, T>> table, ref int i)
     {
         var arg = args[i];
         if (!arg.StartsWith("--", StringComparison.Ordinal))
@@ -91,14 +176,17 @@ internal static class CommandLine
         }
 
         var equals = arg.IndexOf('=', StringComparison.Ordinal);
-        if (equals > 0)
+        var name = equals > 0 ? arg[..equals] : arg;
+
+        // Checked before taking a value, so that "--bogus 5" reports the option rather than a stray "5".
+        if (!table.ContainsKey(name))
         {
-            return (arg[..equals], arg[(equals + 1)..]);
+            throw new UsageException($"unknown option '{name}' for {command}");
         }
 
-        if (!Known(arg))
+        if (equals > 0)
         {
-            throw new UsageException($"unknown option '{arg}'");
+            return (name, arg[(equals + 1)..]);
         }
 
         if (i + 1 >= args.Count || args[i + 1].StartsWith("--", StringComparison.Ordinal))
@@ -110,9 +198,13 @@ internal static class CommandLine
         return (arg, args[i]);
     }
 
-    // Checked before taking a value, so that "--bogus 5" reports the option rather than a stray "5".
-    private static bool Known(string name) => name is "--events" or "--loans" or "--mode" or "--window" or "--concurrency"
-        or "--task-ms" or "--reschedule-ms" or "--seed" or "--drain-timeout";
+    private static string ParseMode(string name, string value) => UniqueSettings.IsMode(value)
+        ? value
+        : throw new UsageException($"invalid value '{value}' for {name}: expected one of {string.Join(", ", UniqueSettings.ModeNames)}");
+
+    private static string ParsePath(string name, string value) => string.IsNullOrWhiteSpace(value)
+        ? throw new UsageException($"invalid value '{value}' for {name}: expected a file path")
+        : value;
 
     private static int ParseInt(string name, string value, int min)
     {
@@ -129,7 +221,7 @@ internal static class CommandLine
         return parsed;
     }
 
-    private static SimulationOptions ParseRange(SimulationOptions options, string name, string value)
+    private static (int Min, int Max) ParseRange(string name, string value)
     {
         var dash = value.IndexOf('-', StringComparison.Ordinal);
         var low = dash < 0 ? value : value[..dash];
@@ -145,6 +237,6 @@ internal static class CommandLine
             throw new UsageException($"invalid value '{value}' for {name}: MIN is larger than MAX");
         }
 
-        return options with { TaskMinMs = min, TaskMaxMs = max };
+        return (min, max);
     }
 }

@@ -7,7 +7,7 @@ namespace LoanRecompute;
 /// Events come in bursts of concurrent requests that often repeat a loan, with tiny pauses between,
 /// so that new events keep landing on loans whose recompute is queued or running.
 /// </summary>
-internal sealed class EventProducer(ILoanStore loans, ISoloClient solo, SimulationOptions options)
+internal sealed class EventProducer(ILoanStore loans, ISoloClient solo, EventPlan plan)
 {
     private const int MaxBurst = 32;
     private const int MaxPauseMs = 2;
@@ -26,20 +26,20 @@ internal sealed class EventProducer(ILoanStore loans, ISoloClient solo, Simulati
     {
         // Only the plan (which loans, how many per burst, how long the pauses) is drawn here, on one
         // thread, so that a seed always gives the same event stream.
-        var random = new Random(options.Seed);
-        var remaining = options.Events;
+        var random = new Random(plan.Seed);
+        var remaining = plan.Events;
         var burst = new List<int>(MaxBurst);
         while (remaining > 0)
         {
             burst.Clear();
             var size = Math.Min(remaining, random.Next(1, MaxBurst + 1));
-            var loanId = random.Next(options.Loans);
+            var loanId = random.Next(plan.Loans);
             for (var i = 0; i < size; i++)
             {
                 // Half the time the next request is about the same loan: a payment and its fee, say.
                 if (i > 0 && random.Next(2) == 0)
                 {
-                    loanId = random.Next(options.Loans);
+                    loanId = random.Next(plan.Loans);
                 }
 
                 burst.Add(loanId);

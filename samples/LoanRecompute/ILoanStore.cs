@@ -1,19 +1,25 @@
 namespace LoanRecompute;
 
 /// <summary>
-/// Where loans live. In-process for now; it is an interface (and async) because the store is meant
-/// to move into a database without the task or the producer changing.
+/// Where loans, their results and the record of recompute runs live. The task and the producer see only
+/// this; <see cref="SqliteLoanStore"/> keeps it in the file that Solo's queue uses.
 /// </summary>
 internal interface ILoanStore
 {
     /// <summary>Records an event on a loan (creating the loan on its first event) and returns its new version.</summary>
     ValueTask<long> RecordEventAsync(int loanId, CancellationToken cancellationToken);
 
-    /// <summary>The loan's current version, 0 for a loan that has had no event.</summary>
-    ValueTask<long> GetVersionAsync(int loanId, CancellationToken cancellationToken);
+    /// <summary>
+    /// Records that a run of <paramref name="taskId"/> starts now and reads the loan's version, in one step:
+    /// the version read is the version at the recorded start, which is what verify relies on.
+    /// </summary>
+    ValueTask<LoanRun> StartRunAsync(int loanId, string taskId, int attempt, long? fencingToken, DateTimeOffset startedAt, CancellationToken cancellationToken);
 
-    /// <summary>Stores the loan's result row, computed from <paramref name="version"/>, replacing the previous one.</summary>
-    ValueTask SaveResultAsync(int loanId, long version, DateTimeOffset computedAt, CancellationToken cancellationToken);
+    /// <summary>Stores the run's result (replacing the loan's previous one) and closes the run as succeeded, in one step.</summary>
+    ValueTask CompleteRunAsync(LoanRun run, DateTimeOffset endedAt, CancellationToken cancellationToken);
+
+    /// <summary>Closes a run that failed or was cancelled, leaving the loan's result as it was.</summary>
+    ValueTask AbandonRunAsync(LoanRun run, string outcome, DateTimeOffset endedAt, CancellationToken cancellationToken);
 
     /// <summary>Every loan that has had an event, with its result row if it has one.</summary>
     ValueTask<IReadOnlyList<LoanSnapshot>> GetLoansAsync(CancellationToken cancellationToken);

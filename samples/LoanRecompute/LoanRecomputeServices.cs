@@ -1,38 +1,60 @@
 using Microsoft.Extensions.DependencyInjection;
 using Solo;
+using Solo.Sqlite;
 
 namespace LoanRecompute;
 
-/// <summary>Wires the sample: Solo with <c>loans.recompute</c> in the chosen mode, the worker, the loan store and the simulation.</summary>
+/// <summary>Wires the sample: Solo on the SQLite file, <c>loans.recompute</c> in the chosen mode, and the loan tables in the same file.</summary>
 internal static class LoanRecomputeServices
 {
-    public static IServiceCollection AddLoanRecompute(this IServiceCollection services, SimulationOptions options)
+    /// <summary>Solo (client only) and the loan store on <paramref name="dbPath"/>.</summary>
+    /// <param name="services">The services.</param>
+    /// <param name="dbPath">The file every process shares.</param>
+    /// <param name="task">The task's settings; null registers no task (verify only reads).</param>
+    /// <param name="sqlite">Tuning of Solo's SQLite backend in this process.</param>
+    public static IServiceCollection AddLoanRecompute(this IServiceCollection services, string dbPath, RecomputeTaskSettings? task, Action<SqliteOptions>? sqlite = null)
     {
-        services
-            .AddSolo(solo => solo
-                .AddTask<RecomputeLoanTask, RecomputeLoan>("loans.recompute", t => t
-                    .Unique(u => Configure(u, options).Key(a => a.LoanId))
-                    .Retry(5))
-                .UseInMemory())
-            .AddSoloWorker(w => w.Concurrency = options.Concurrency);
+        services.AddSolo(solo =>
+        {
+            if (task is not null)
+            {
+                solo.AddTask<RecomputeLoanTask, RecomputeLoan>("loans.recompute", t => t
+                    .Unique(u => Configure(u, task).Key(a => a.LoanId))
+                    .Retry(5));
+            }
 
-        services.AddSingleton(options);
-        services.AddSingleton<ILoanStore, InMemoryLoanStore>();
+            solo.UseSqlite(dbPath, sqlite);
+        });
+
+        services.AddSingleton(_ => new LoanDatabase(dbPath));
+        services.AddSingleton(WorkerIdentity.ForThisProcess());
+        services.AddSingleton<ILoanStore, SqliteLoanStore>();
+        services.AddSingleton<SettingsStore>();
         services.AddSingleton<ExecutionMonitor>();
-        services.AddSingleton<WorkDuration>();
-        services.AddSingleton<EventProducer>();
-        services.AddSingleton<Simulation>();
         return services;
     }
 
-    private static UniqueBuilder<RecomputeLoan> Configure(UniqueBuilder<RecomputeLoan> unique, SimulationOptions options)
+    /// <summary>The worker host, this process's heartbeat and what the task needs to run.</summary>
+    public static IServiceCollection AddLoanRecomputeWorker(this IServiceCollection services, WorkPlan work, Action<SoloWorkerOptions> configure)
     {
-        var window = TimeSpan.FromMilliseconds(options.WindowMs);
+        services.AddSingleton(work);
+        services.AddSingleton<WorkDuration>();
+
+        // Added before the worker host, so that it starts before the first run and stops after the last.
+        services.AddHostedService<WorkerHeartbeat>();
+        services.AddSoloWorker(configure);
+        return services;
+    }
+
+    private static UniqueBuilder<RecomputeLoan> Configure(UniqueBuilder<RecomputeLoan> unique, RecomputeTaskSettings task)
+    {
+        var window = TimeSpan.FromMilliseconds(task.Unique.WindowMs);
 
         // The default reschedule delay (1 s) suits production; here a task that meets a running one
         // retries soon, so that the sample ends in seconds. Debounce meets running tasks as Coalesce does.
-        var reschedule = TimeSpan.FromMilliseconds(options.RescheduleMs);
-        return options.Mode switch
+        var reschedule = TimeSpan.FromMilliseconds(task.RescheduleMs);
+        unique.RunLease(TimeSpan.FromSeconds(task.RunLeaseSeconds));
+        return task.Unique.Mode switch
         {
             UniqueMode.UntilExecuting => unique.UntilExecuting(),
             UniqueMode.UntilExecuted => unique.UntilExecuted(),
@@ -40,7 +62,7 @@ internal static class LoanRecomputeServices
             UniqueMode.Coalesce => unique.Coalesce().RescheduleDelay(reschedule),
             UniqueMode.Throttle => unique.Throttle(window),
             UniqueMode.Debounce => unique.Debounce(window).RescheduleDelay(reschedule),
-            _ => throw new ArgumentOutOfRangeException(nameof(options), options.Mode, "unknown mode"),
+            _ => throw new ArgumentOutOfRangeException(nameof(task), task.Unique.Mode, "unknown mode"),
         };
     }
 }

@@ -46,7 +46,7 @@ internal sealed class Simulation(
         var elapsed = time.GetElapsedTime(started, drained);
         var snapshot = await loans.GetLoansAsync(cancellationToken);
         return new RunSummary(
-            options.ModeName,
+            options.Unique.ModeName,
             producer.Produced,
             producer.Enqueued,
             producer.Duplicates,

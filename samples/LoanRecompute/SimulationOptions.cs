@@ -1,21 +1,14 @@
-using Solo;
-
 namespace LoanRecompute;
 
 /// <summary>The parsed command line of <c>simulate</c>. Defaults keep a 10 000-event run to a few seconds.</summary>
-internal sealed record SimulationOptions
+internal sealed record SimulationOptions : CommandOptions
 {
     public int Events { get; init; } = 10_000;
 
     public int Loans { get; init; } = 100;
 
-    /// <summary>The mode as given on the command line; it is echoed in the summary.</summary>
-    public string ModeName { get; init; } = "coalesce";
-
-    public UniqueMode Mode { get; init; } = UniqueMode.Coalesce;
-
-    /// <summary>The throttle or debounce window.</summary>
-    public int WindowMs { get; init; } = 50;
+    /// <summary>The mode (echoed in the summary) and its window.</summary>
+    public UniqueSettings Unique { get; init; } = UniqueSettings.Default;
 
     public int Concurrency { get; init; } = 8;
 
@@ -29,4 +22,8 @@ internal sealed record SimulationOptions
     public int Seed { get; init; } = 1;
 
     public int DrainTimeoutSeconds { get; init; } = 30;
+
+    public EventPlan Plan => new(Events, Loans, Seed);
+
+    public WorkPlan Work => new(TaskMinMs, TaskMaxMs, Seed);
 }

@@ -1,0 +1,91 @@
+namespace LoanRecompute;
+
+/// <summary>Loans, results and runs in the SQLite file; each call is one transaction.</summary>
+internal sealed class SqliteLoanStore(LoanDatabase database, WorkerIdentity worker) : ILoanStore
+{
+    private const string RecordEventSql = """
+        INSERT INTO loans (loan_id, version) VALUES ($loan, 1)
+        ON CONFLICT (loan_id) DO UPDATE SET version = version + 1
+        RETURNING version
+        """;
+
+    // One statement, so that the start written and the version read belong to one moment.
+    private const string StartRunSql = """
+        INSERT INTO runs (task_id, loan_id, version_read, fencing_token, attempt, started_at, worker_id, pid)
+        VALUES ($task, $loan, COALESCE((SELECT version FROM loans WHERE loan_id = $loan), 0), $fence, $attempt, $now, $worker, $pid)
+        RETURNING run_id, version_read
+        """;
+
+    // Last writer wins, as a plain UPDATE would: a run that read an older version and finishes after a
+    // newer run overwrites it. That is what per-key concurrency costs, and the staleness figure is meant
+    // to show it rather than hide it.
+    private const string SaveResultSql = """
+        INSERT INTO results (loan_id, version, computed_at) VALUES ($loan, $version, $now)
+        ON CONFLICT (loan_id) DO UPDATE SET version = excluded.version, computed_at = excluded.computed_at
+        """;
+
+    private const string EndRunSql = "UPDATE runs SET ended_at = $now, outcome = $outcome WHERE run_id = $run AND ended_at IS NULL";
+
+    private const string LoansSql = """
+        SELECT l.loan_id, l.version, r.version, r.computed_at
+        FROM loans l LEFT JOIN results r ON r.loan_id = l.loan_id
+        ORDER BY l.loan_id
+        """;
+
+    public const string Succeeded = "ok";
+
+    public async ValueTask<long> RecordEventAsync(int loanId, CancellationToken cancellationToken) =>
+        await database.WriteAsync(db => (long)db.Command(RecordEventSql).Set("$loan", loanId).ExecuteScalar()!, cancellationToken);
+
+    public async ValueTask<LoanRun> StartRunAsync(int loanId, string taskId, int attempt, long? fencingToken, DateTimeOffset startedAt, CancellationToken cancellationToken) =>
+        await database.WriteAsync(
+            db =>
+            {
+                using var reader = db.Command(StartRunSql)
+                    .Set("$task", taskId)
+                    .Set("$loan", loanId)
+                    .Set("$fence", fencingToken)
+                    .Set("$attempt", attempt)
+                    .Set("$now", startedAt.ToUnixTimeMilliseconds())
+                    .Set("$worker", worker.Id)
+                    .Set("$pid", worker.Pid)
+                    .ExecuteReader();
+                reader.Read();
+                return new LoanRun(reader.GetInt64(0), loanId, reader.GetInt64(1));
+            },
+            cancellationToken);
+
+    public async ValueTask CompleteRunAsync(LoanRun run, DateTimeOffset endedAt, CancellationToken cancellationToken) =>
+        await database.WriteAsync(
+            db =>
+            {
+                var now = endedAt.ToUnixTimeMilliseconds();
+                db.Command(SaveResultSql).Set("$loan", run.LoanId).Set("$version", run.Version).Set("$now", now).ExecuteNonQuery();
+                return db.Command(EndRunSql).Set("$run", run.RunId).Set("$outcome", Succeeded).Set("$now", now).ExecuteNonQuery();
+            },
+            cancellationToken);
+
+    public async ValueTask AbandonRunAsync(LoanRun run, string outcome, DateTimeOffset endedAt, CancellationToken cancellationToken) =>
+        await database.WriteAsync(
+            db => db.Command(EndRunSql).Set("$run", run.RunId).Set("$outcome", outcome).Set("$now", endedAt.ToUnixTimeMilliseconds()).ExecuteNonQuery(),
+            cancellationToken);
+
+    public async ValueTask<IReadOnlyList<LoanSnapshot>> GetLoansAsync(CancellationToken cancellationToken) =>
+        await database.ReadAsync(
+            db =>
+            {
+                var loans = new List<LoanSnapshot>();
+                using var reader = db.Command(LoansSql).ExecuteReader();
+                while (reader.Read())
+                {
+                    loans.Add(new LoanSnapshot(
+                        reader.GetInt32(0),
+                        reader.GetInt64(1),
+                        reader.IsDBNull(2) ? null : reader.GetInt64(2),
+                        reader.IsDBNull(3) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3))));
+                }
+
+                return (IReadOnlyList<LoanSnapshot>)loans;
+            },
+            cancellationToken);
+}

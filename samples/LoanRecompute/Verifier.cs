@@ -1,0 +1,146 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using Solo;
+using Solo.Brokers;
+using Solo.Locks;
+
+namespace LoanRecompute;
+
+/// <summary>
+/// Checks, from the database alone, what every process together did: waits until the queue is drained,
+/// then reads the loans, their results, the runs and the locks left.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Lost: a loan is lost when no run that succeeded read its final version. The version is the clock here:
+/// each event commits a bump before it enqueues, and a run reads the version in the same statement that
+/// records its start, so a run that read the final version started after the last event, and one that
+/// read less started before it. Runs that failed, were cancelled or were killed do not count: their result
+/// never reached the results table.
+/// </para>
+/// <para>
+/// Concurrency: a run holds its loan from its start to its end. A run without an end was killed (a run
+/// that fails or is cancelled records its end): it stopped when its process died, which is after the
+/// process's last heartbeat and, the heartbeat being due every <see cref="WorkerHeartbeat.Interval"/>,
+/// most likely before two more intervals passed; that later bound is used, which can only overstate
+/// overlap. A run whose process left no heartbeat at all is taken to run forever, so any later run of its
+/// loan counts as overlapping it: verify errs towards failing.
+/// </para>
+/// </remarks>
+internal sealed class Verifier(LoanDatabase database, IBroker broker, ILockStore locks, IOptions<SoloOptions> soloOptions, TimeProvider time)
+{
+    // Pending == 0 can be read between a producer's bursts or between a task's ack and the release of
+    // its locks; only a queue that stays empty this long counts as drained.
+    private static readonly TimeSpan Quiet = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(100);
+
+    private const string EventsSql = "SELECT COALESCE(SUM(version), 0) FROM loans";
+
+    private const string ExecutionsSql = "SELECT COUNT(*) FROM runs";
+
+    private const string LostSql = $"""
+        SELECT COUNT(*) FROM loans l
+        WHERE NOT EXISTS (
+            SELECT 1 FROM runs r
+            WHERE r.loan_id = l.loan_id AND r.outcome = '{SqliteLoanStore.Succeeded}' AND r.version_read >= l.version)
+        """;
+
+    private const string StaleSql = """
+        SELECT COUNT(*) FROM loans l LEFT JOIN results s ON s.loan_id = l.loan_id
+        WHERE s.version IS NULL OR s.version < l.version
+        """;
+
+    private const string RunsSql = """
+        SELECT r.loan_id, r.started_at, r.ended_at, w.stopped_at, w.last_seen
+        FROM runs r LEFT JOIN workers w ON w.worker_id = r.worker_id
+        """;
+
+    private readonly string _queue = soloOptions.Value.DefaultQueue;
+
+    /// <summary>Runs without an end: killed mid-run. Set by <see cref="VerifyAsync"/>.</summary>
+    public int UnfinishedRuns { get; private set; }
+
+    /// <exception cref="TimeoutException">The queue did not drain in time.</exception>
+    public async Task<VerifyReport> VerifyAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var counts = await WaitForDrainAsync(timeout, cancellationToken);
+        var (events, executions, lost, stale, intervals) = await database.ReadAsync(ReadLoans, cancellationToken);
+        var locksLeft = 0;
+        await foreach (var unused in locks.ListAsync(string.Empty, cancellationToken))
+        {
+            locksLeft++;
+        }
+
+        return new VerifyReport(events, executions, lost, stale, RunInterval.MaxOverlapPerLoan(intervals), counts.DeadLettered, locksLeft);
+    }
+
+    private async Task<QueueCounts> WaitForDrainAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        long? quietSince = null;
+        while (true)
+        {
+            var counts = await broker.GetCountsAsync(_queue, cancellationToken);
+            var now = time.GetTimestamp();
+            if (counts.Pending == 0)
+            {
+                quietSince ??= now;
+                if (time.GetElapsedTime(quietSince.Value, now) >= Quiet)
+                {
+                    return counts;
+                }
+            }
+            else
+            {
+                quietSince = null;
+            }
+
+            if (time.GetElapsedTime(started, now) >= timeout)
+            {
+                throw new TimeoutException(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"the queue '{_queue}' did not drain within {timeout.TotalSeconds:0} s: {counts.Ready} ready, {counts.Scheduled} scheduled, {counts.InFlight} in flight (are workers running on this file? raise --timeout if they are just slow)"));
+            }
+
+            await Task.Delay(Poll, time, cancellationToken);
+        }
+    }
+
+    private (long Events, long Executions, int Lost, int Stale, List<RunInterval> Intervals) ReadLoans(LoanDatabase db)
+    {
+        var events = (long)db.Command(EventsSql).ExecuteScalar()!;
+        var executions = (long)db.Command(ExecutionsSql).ExecuteScalar()!;
+        var lost = (int)(long)db.Command(LostSql).ExecuteScalar()!;
+        var stale = (int)(long)db.Command(StaleSql).ExecuteScalar()!;
+        var intervals = new List<RunInterval>();
+        var unfinished = 0;
+        var slack = (long)(2 * WorkerHeartbeat.Interval.TotalMilliseconds);
+        using (var reader = db.Command(RunsSql).ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                var start = reader.GetInt64(1);
+                long end;
+                if (!reader.IsDBNull(2))
+                {
+                    end = reader.GetInt64(2);
+                }
+                else
+                {
+                    unfinished++;
+                    end = !reader.IsDBNull(3) ? reader.GetInt64(3)
+                        : !reader.IsDBNull(4) ? reader.GetInt64(4) + slack
+                        : long.MaxValue;
+
+                    // A killed run held its loan for a moment at least, even if its heartbeat was late.
+                    end = Math.Max(end, start + 1);
+                }
+
+                intervals.Add(new RunInterval(reader.GetInt32(0), start, end));
+            }
+        }
+
+        UnfinishedRuns = unfinished;
+        return (events, executions, lost, stale, intervals);
+    }
+}

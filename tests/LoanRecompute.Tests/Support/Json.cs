@@ -1,0 +1,20 @@
+using System.Text.Json;
+
+namespace LoanRecompute.Tests.Support;
+
+/// <summary>The sample's one-line JSON outputs.</summary>
+internal static class Json
+{
+    /// <summary>The single line of <paramref name="stdout"/>, parsed; fails when there is not exactly one.</summary>
+    public static JsonElement Line(string stdout)
+    {
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var line = Assert.Single(lines);
+        using var document = JsonDocument.Parse(line);
+        return document.RootElement.Clone();
+    }
+
+    public static IReadOnlyList<string> Names(JsonElement element) => element.EnumerateObject().Select(p => p.Name).ToArray();
+
+    public static long Long(JsonElement element, string name) => element.GetProperty(name).GetInt64();
+}
