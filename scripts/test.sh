@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test of the solution. Later backends' servers are installed and started here, on
-# 127.0.0.1 and ports of our own, and stopped at the end.
+# Runs every test of the solution. The servers the backend tests need (Redis, RabbitMQ,
+# PostgreSQL) are installed here from Debian's packages when missing; each test project's fixture
+# starts its own private server on 127.0.0.1 on a free port (scripts/servers/*.sh) once per run and
+# stops it at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,8 +12,13 @@ results="$(mktemp -d)"
 trap 'rm -rf "$results"' EXIT
 
 dotnet build Solo.slnx -c Release -warnaserror -nologo -v q
+# One test project at a time: they start real servers and measure real time on a small machine,
+# and running them side by side would only make them compete for two cores.
 status=0
-dotnet test Solo.slnx -c Release --no-build --nologo --logger "trx" --results-directory "$results" || status=$?
+for project in tests/*/*.Tests.csproj; do
+  echo "== $project"
+  dotnet test "$project" -c Release --no-build --nologo --logger "trx" --results-directory "$results" || status=$?
+done
 
 # One closing line that any reader can count: "N passed, N failed".
 passed=0; failed=0; skipped=0
