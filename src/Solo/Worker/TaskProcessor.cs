@@ -220,11 +220,9 @@ internal sealed class TaskProcessor(
         var lastRenewed = time.GetUtcNow();
         while (!done.IsCancellationRequested)
         {
-            try
-            {
-                await Task.Delay(period, time, done).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
+            // Every run ends by cancelling this wait: suppress the exception rather than pay for it per task.
+            await Task.Delay(period, time, done).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (done.IsCancellationRequested)
             {
                 return;
             }

@@ -1,0 +1,35 @@
+namespace Solo.Bench.Measurement;
+
+/// <summary>Lock-free maxima, so probes on the task path add no lock of their own to what they measure.</summary>
+internal static class Atomic
+{
+    public static void Max(ref int target, int value)
+    {
+        var current = Volatile.Read(ref target);
+        while (value > current)
+        {
+            var seen = Interlocked.CompareExchange(ref target, value, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
+    }
+
+    public static void Max(ref long target, long value)
+    {
+        var current = Volatile.Read(ref target);
+        while (value > current)
+        {
+            var seen = Interlocked.CompareExchange(ref target, value, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
+    }
+}
