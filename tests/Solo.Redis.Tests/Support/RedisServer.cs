@@ -1,0 +1,212 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Solo.Redis.Connection;
+using StackExchange.Redis;
+
+namespace Solo.Redis.Tests.Support;
+
+/// <summary>
+/// A private redis-server on 127.0.0.1 and a free port, its state in a temporary folder, run through
+/// <c>scripts/servers/redis.sh</c>. <see cref="Shared"/> is the one server of the test run, started on
+/// first use and stopped when the test process exits; tests that stop or restart a server start their own.
+/// </summary>
+public sealed class RedisServer : IDisposable
+{
+    private static readonly Lazy<RedisServer> SharedServer = new(StartShared);
+    private static readonly Lazy<ConnectionMultiplexer> SharedConnectionInstance = new(() => Shared.Connect());
+    private const string Owner = "solo-test-owner";
+    private readonly string[] _arguments;
+    private bool _disposed;
+
+    private RedisServer(string directory, int port, string[] arguments)
+    {
+        Directory = directory;
+        Port = port;
+        _arguments = arguments;
+    }
+
+    /// <summary>The server every test that leaves it running shares (no persistence).</summary>
+    public static RedisServer Shared => SharedServer.Value;
+
+    /// <summary>One connection to <see cref="Shared"/>, configured as <c>UseRedis</c> configures its own.</summary>
+    public static ConnectionMultiplexer SharedConnection => SharedConnectionInstance.Value;
+
+    public string Directory { get; }
+
+    public int Port { get; }
+
+    public string Configuration => $"127.0.0.1:{Port}";
+
+    /// <summary>Starts a server; <paramref name="arguments"/> go to redis-server last, so they win.</summary>
+    public static RedisServer Start(params string[] arguments)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var directory = Path.Combine(Path.GetTempPath(), $"solo-redis-{Guid.NewGuid():N}");
+            var server = new RedisServer(directory, FreePort(), arguments);
+            try
+            {
+                server.Run("start");
+                // Read by SweepOrphans of a later run, should this process die without stopping the server.
+                File.WriteAllText(Path.Combine(directory, Owner), $"{Environment.ProcessId} {server.Port}");
+                return server;
+            }
+            catch (InvalidOperationException) when (attempt < 3)
+            {
+                // The port was taken between finding it free and binding it; try another.
+                server.Dispose();
+            }
+        }
+    }
+
+    /// <summary>A connection as <c>UseRedis</c> makes it: it reconnects by itself and fails fast while down.</summary>
+    public ConnectionMultiplexer Connect() => ConnectionMultiplexer.Connect(RedisConnectionPool.Options(Configuration));
+
+    /// <summary>Shuts the server down (without saving a snapshot; an append-only file stays).</summary>
+    public void Stop() => Run("stop");
+
+    /// <summary>Starts the stopped server again on the same port and folder, loading what it persisted.</summary>
+    public void StartAgain() => Run("start");
+
+    /// <summary>Runs redis-cli against the server and returns what it printed.</summary>
+    public string Cli(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("redis-cli") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "-h", "127.0.0.1", "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture) }.Concat(arguments))
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return output.Trim();
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        try
+        {
+            Run("stop");
+        }
+        finally
+        {
+            try
+            {
+                System.IO.Directory.Delete(Directory, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+    }
+
+    private static RedisServer StartShared()
+    {
+        SweepOrphans();
+        var server = Start();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            if (SharedConnectionInstance.IsValueCreated)
+            {
+                SharedConnectionInstance.Value.Dispose();
+            }
+
+            server.Dispose();
+        };
+        return server;
+    }
+
+    /// <summary>
+    /// Stops the servers that earlier test processes started and could not stop (they were killed), found
+    /// by the owner file in their folder naming a process that no longer runs.
+    /// </summary>
+    private static void SweepOrphans()
+    {
+        foreach (var directory in System.IO.Directory.EnumerateDirectories(Path.GetTempPath(), "solo-redis-*"))
+        {
+            var owner = Path.Combine(directory, Owner);
+            string[] fields;
+            try
+            {
+                fields = File.ReadAllText(owner).Split(' ');
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+
+            if (fields.Length != 2 || !int.TryParse(fields[0], out var pid) || !int.TryParse(fields[1], out var port) || IsRunning(pid))
+            {
+                continue;
+            }
+
+            using var orphan = new RedisServer(directory, port, []);
+        }
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Solo.slnx")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"No Solo.slnx above {AppContext.BaseDirectory}.");
+    }
+
+    private void Run(string command)
+    {
+        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(RepositoryRoot(), "scripts", "servers", "redis.sh"));
+        start.ArgumentList.Add(command);
+        start.ArgumentList.Add(Directory);
+        start.ArgumentList.Add(Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        foreach (var argument in _arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"redis.sh {command} on port {Port} failed ({process.ExitCode}): {stderr.Result}");
+        }
+    }
+}
