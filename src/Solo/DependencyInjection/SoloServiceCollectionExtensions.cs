@@ -12,8 +12,8 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class SoloServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds Solo's client (<see cref="ISoloClient"/>), its tasks and its backends. Without a backend it
-    /// uses the in-memory one.
+    /// Adds Solo's client (<see cref="ISoloClient"/>), its tasks and its backends. What the app leaves
+    /// unset comes from the embedded default, SQLite in <c>solo.db</c> (Solo.Sqlite).
     /// </summary>
     public static IServiceCollection AddSolo(this IServiceCollection services, Action<SoloBuilder> configure)
     {
