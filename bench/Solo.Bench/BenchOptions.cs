@@ -1,13 +1,15 @@
 namespace Solo.Bench;
 
-/// <summary>The command line: <c>[--backend NAME] [--scenario NAME[,NAME...]] [--quick]</c>.</summary>
+/// <summary>The command line: <c>[--backend NAME|all] [--scenario NAME[,NAME...]] [--quick] [--redis HOST:PORT] [--rabbitmq URI]</c>.</summary>
 internal sealed class BenchOptions
 {
     public const string Usage =
-        "usage: Solo.Bench [--backend NAME] [--scenario NAME[,NAME...]] [--quick]\n" +
-        "  --backend   the broker and lock store to measure (default memory)\n" +
-        "  --scenario  scenarios to run, repeatable or comma-separated (default: all)\n" +
-        "  --quick     every scenario about 10x smaller, for a smoke run";
+        "usage: Solo.Bench [--backend NAME|all] [--scenario NAME[,NAME...]] [--quick] [--redis HOST:PORT] [--rabbitmq URI]\n" +
+        "  --backend   memory, sqlite, redis, rabbitmq-redis, redis-streams, or all (default memory)\n" +
+        "  --scenario  scenarios to run, repeatable or comma-separated (default: all that apply)\n" +
+        "  --quick     every scenario about 10x smaller, for a smoke run\n" +
+        "  --redis     a loopback Redis to use (default: a private one on a free port, stopped at the end)\n" +
+        "  --rabbitmq  a loopback RabbitMQ URI to use (default: a private node on a free port, stopped at the end)";
 
     public string Backend { get; private set; } = "memory";
 
@@ -15,6 +17,10 @@ internal sealed class BenchOptions
     public IReadOnlyList<string> Scenarios => _scenarios;
 
     public bool Quick { get; private set; }
+
+    public string? Redis { get; private set; }
+
+    public string? RabbitMQ { get; private set; }
 
     public bool Help { get; private set; }
 
@@ -33,6 +39,12 @@ internal sealed class BenchOptions
                     break;
                 case "--scenario":
                     options._scenarios.AddRange(ValueOf(args, ref i).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+                    break;
+                case "--redis":
+                    options.Redis = ValueOf(args, ref i);
+                    break;
+                case "--rabbitmq":
+                    options.RabbitMQ = ValueOf(args, ref i);
                     break;
                 case "--quick":
                     options.Quick = true;

@@ -5,10 +5,17 @@ using Solo.Bench;
 using Solo.Bench.Backends;
 using Solo.Bench.Hosting;
 using Solo.Bench.Scenarios;
+using Solo.Bench.Scenarios.ProcessDrain;
+using Solo.Bench.Servers;
+
+if (args.Length > 0 && args[0] == "worker")
+{
+    // Hidden: the worker processes of drain-processes are this executable re-launched.
+    return await WorkerProcess.RunAsync(args[1..]);
+}
 
 BenchOptions options;
-IBenchBackend backend;
-IReadOnlyList<IScenario> scenarios;
+IReadOnlyList<string> backendNames;
 try
 {
     options = BenchOptions.Parse(args);
@@ -18,8 +25,21 @@ try
         return 0;
     }
 
-    backend = BackendFactory.Create(options.Backend);
-    scenarios = ScenarioCatalog.Select(options.Scenarios);
+    backendNames = BackendFactory.Expand(options.Backend);
+    foreach (var name in backendNames)
+    {
+        _ = ScenarioCatalog.Select(name, options.Scenarios);
+    }
+
+    if (options.Redis is not null)
+    {
+        PrivateServers.RequireLoopback(options.Redis.Split(',')[0].Split(':')[0], "--redis");
+    }
+
+    if (options.RabbitMQ is not null)
+    {
+        PrivateServers.RequireLoopback(new Uri(options.RabbitMQ).Host, "--rabbitmq");
+    }
 }
 catch (ArgumentException ex)
 {
@@ -40,39 +60,55 @@ Console.CancelKeyPress += (_, e) =>
 };
 
 using var log = new BenchLog();
-Console.Error.WriteLine($"[bench] backend {backend.Name}, {Environment.ProcessorCount} cores, {(GCSettings.IsServerGC ? "server" : "workstation")} GC, .NET {Environment.Version}{(options.Quick ? ", quick" : "")}, load {LoadAverage()?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "n/a"}");
+await using var servers = new PrivateServers(options.Redis, options.RabbitMQ);
+await using var redis = new RedisConnection(servers);
+Console.Error.WriteLine($"[bench] backends {string.Join(", ", backendNames)}, {Environment.ProcessorCount} cores, {(GCSettings.IsServerGC ? "server" : "workstation")} GC, .NET {Environment.Version}{(options.Quick ? ", quick" : "")}, load {LoadAverage()?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "n/a"}");
 var total = Stopwatch.StartNew();
-foreach (var scenario in scenarios)
+foreach (var backendName in backendNames)
 {
-    var report = new JsonObject
-    {
-        ["scenario"] = scenario.Name,
-        ["backend"] = backend.Name,
-    };
-    var warnings = log.Warnings;
-    var errors = log.Errors;
+    var backend = BackendFactory.Create(backendName, servers, redis);
     try
     {
-        await scenario.RunAsync(new ScenarioContext(backend, options.Quick, log), report, cancel.Token);
-    }
-    catch (OperationCanceledException) when (cancel.IsCancellationRequested)
-    {
-        Console.Error.WriteLine($"[bench] cancelled during {scenario.Name}");
-        return 130;
-    }
+        foreach (var scenario in ScenarioCatalog.Select(backendName, options.Scenarios))
+        {
+            var report = new JsonObject
+            {
+                ["scenario"] = scenario.Name,
+                ["backend"] = backend.Name,
+            };
+            var warnings = log.Warnings;
+            var errors = log.Errors;
+            try
+            {
+                await scenario.RunAsync(new ScenarioContext(backend, options.Quick, log), report, cancel.Token);
+            }
+            catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+            {
+                Console.Error.WriteLine($"[bench] cancelled during {scenario.Name}");
+                return 130;
+            }
 
-    report["quick"] = options.Quick;
-    report["cores"] = Environment.ProcessorCount;
-    report["coreWarnings"] = log.Warnings - warnings;
-    report["coreErrors"] = log.Errors - errors;
-    if (LoadAverage() is { } load)
-    {
-        // Other processes on a shared machine skew every figure; the load says how much to trust them.
-        report["loadAvg1m"] = load;
-    }
+            report["quick"] = options.Quick;
+            report["cores"] = Environment.ProcessorCount;
+            report["coreWarnings"] = log.Warnings - warnings;
+            report["coreErrors"] = log.Errors - errors;
+            if (LoadAverage() is { } load)
+            {
+                // Other processes on a shared machine skew every figure; the load says how much to trust them.
+                report["loadAvg1m"] = load;
+            }
 
-    Console.Out.WriteLine(report.ToJsonString());
-    Console.Out.Flush();
+            Console.Out.WriteLine(report.ToJsonString());
+            Console.Out.Flush();
+        }
+    }
+    finally
+    {
+        if (backend is IAsyncDisposable disposable)
+        {
+            await disposable.DisposeAsync();
+        }
+    }
 }
 
 Console.Error.WriteLine($"[bench] done in {total.Elapsed.TotalSeconds:0.0} s");

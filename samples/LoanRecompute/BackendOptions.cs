@@ -6,6 +6,30 @@ namespace LoanRecompute;
 /// </summary>
 internal sealed record BackendOptions
 {
+    /// <summary>Used when <c>--redis</c> is not given: a local server on its standard port.</summary>
+    public const string DefaultRedis = "127.0.0.1:6379";
+
+    /// <summary>Used when <c>--rabbitmq</c> is not given: a local server, user guest (accepted from loopback only).</summary>
+    public const string DefaultRabbitMQ = "amqp://guest:guest@127.0.0.1:5672/";
+
     /// <summary>The SQLite file shared by every process; null lets <c>simulate</c> use a temporary one.</summary>
     public string? DbPath { get; init; }
+
+    /// <summary>Where the tasks wait: <c>sqlite</c> (Solo's tables in <see cref="DbPath"/>), <c>redis</c> (Streams) or <c>rabbitmq</c>.</summary>
+    public string Broker { get; init; } = "sqlite";
+
+    /// <summary>Where the unique locks live: <c>sqlite</c> (in <see cref="DbPath"/>) or <c>redis</c>.</summary>
+    public string Locks { get; init; } = "sqlite";
+
+    /// <summary>The StackExchange.Redis configuration string; null when not given.</summary>
+    public string? Redis { get; init; }
+
+    /// <summary>The AMQP URI; null when not given.</summary>
+    public string? RabbitMQ { get; init; }
+
+    public bool UsesRedis => Broker == "redis" || Locks == "redis";
+
+    public string RedisConfiguration => Redis ?? DefaultRedis;
+
+    public string RabbitMQUri => RabbitMQ ?? DefaultRabbitMQ;
 }

@@ -14,7 +14,8 @@ internal static class CommandLine
 
         Loans receive events; each event bumps the loan's version (commit) and then enqueues
         loans.recompute for it (enqueue). The task reads the loan, works a little and stores a result
-        stamped with the version it read. Queue, locks and loans share one SQLite file.
+        stamped with the version it read. The loans (and the mode) always live in the SQLite file; the
+        queue and the locks do too unless --broker and --locks put them elsewhere.
 
         Commands:
           simulate   one process plays producer and workers, waits for the queue to drain and prints
@@ -26,7 +27,16 @@ internal static class CommandLine
 
         Options of every command:
           --db PATH            the SQLite file (required, except for simulate, which uses a temporary file
-                               that it deletes afterwards)
+                               that it deletes afterwards); it holds the loans whatever the backends
+          --broker NAME        where tasks wait: sqlite (in the --db file), redis (Redis Streams) or
+                               rabbitmq (default sqlite)
+          --locks NAME         where unique locks live: sqlite (in the --db file) or redis (default sqlite)
+          --redis CONFIG       the Redis server, a StackExchange.Redis configuration string such as
+                               127.0.0.1:6379 or host:port,password=... (default 127.0.0.1:6379); only
+                               with --broker redis or --locks redis
+          --rabbitmq URI       the RabbitMQ server, amqp://user:password@host:port/vhost (default
+                               amqp://guest:guest@127.0.0.1:5672/); only with --broker rabbitmq
+        Every process that shares a --db file must name the same backends and servers.
 
         The mode belongs to the database: the first produce, worker or simulate that runs against a file
         stores its mode and window there; a later command that names another one is refused, and one that
@@ -137,6 +147,10 @@ internal static class CommandLine
         where T : CommandOptions
     {
         table["--db"] = (o, n, v) => (T)o.WithBackend(o.Backend with { DbPath = ParsePath(n, v) });
+        table["--broker"] = (o, n, v) => (T)o.WithBackend(o.Backend with { Broker = ParseChoice(n, v, "sqlite", "redis", "rabbitmq") });
+        table["--locks"] = (o, n, v) => (T)o.WithBackend(o.Backend with { Locks = ParseChoice(n, v, "sqlite", "redis") });
+        table["--redis"] = (o, n, v) => (T)o.WithBackend(o.Backend with { Redis = ParseRedis(n, v) });
+        table["--rabbitmq"] = (o, n, v) => (T)o.WithBackend(o.Backend with { RabbitMQ = ParseAmqpUri(n, v) });
         return table;
     }
 
@@ -162,6 +176,17 @@ internal static class CommandLine
             {
                 throw new UsageException($"{command} needs option {name}");
             }
+        }
+
+        // A server option that no chosen backend uses is a mistake (a forgotten --broker, say), not something to ignore.
+        if (options.Backend.Redis is not null && !options.Backend.UsesRedis)
+        {
+            throw new UsageException("option --redis needs --broker redis or --locks redis");
+        }
+
+        if (options.Backend.RabbitMQ is not null && options.Backend.Broker != "rabbitmq")
+        {
+            throw new UsageException("option --rabbitmq needs --broker rabbitmq");
         }
 
         return options;
@@ -201,6 +226,26 @@ internal static class CommandLine
     private static string ParseMode(string name, string value) => UniqueSettings.IsMode(value)
         ? value
         : throw new UsageException($"invalid value '{value}' for {name}: expected one of {string.Join(", ", UniqueSettings.ModeNames)}");
+
+    private static string ParseChoice(string name, string value, params string[] choices) => choices.Contains(value, StringComparer.Ordinal)
+        ? value
+        : throw new UsageException($"invalid value '{value}' for {name}: expected one of {string.Join(", ", choices)}");
+
+    // Only the shape is checked here; whether the server answers shows when the command first uses it.
+    private static string ParseRedis(string name, string value) => string.IsNullOrWhiteSpace(value) || value.Contains("://", StringComparison.Ordinal)
+        ? throw new UsageException($"invalid value '{value}' for {name}: expected HOST:PORT or a StackExchange.Redis configuration string")
+        : value;
+
+    private static string ParseAmqpUri(string name, string value)
+    {
+        if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || (uri.Scheme != "amqp" && uri.Scheme != "amqps") || uri.Host.Length == 0)
+        {
+            // The value may hold a password: it is not echoed.
+            throw new UsageException($"invalid value for {name}: expected amqp://user:password@host:port/vhost");
+        }
+
+        return value;
+    }
 
     private static string ParsePath(string name, string value) => string.IsNullOrWhiteSpace(value)
         ? throw new UsageException($"invalid value '{value}' for {name}: expected a file path")

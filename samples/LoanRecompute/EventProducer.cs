@@ -12,6 +12,11 @@ internal sealed class EventProducer(ILoanStore loans, ISoloClient solo, EventPla
     private const int MaxBurst = 32;
     private const int MaxPauseMs = 2;
 
+    // How long an event's enqueue is retried while the broker or lock store is unreachable: long enough
+    // for a server restart, short enough that a server that is gone for good ends the command.
+    private static readonly TimeSpan RetryFor = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(250);
+
     private long _produced;
     private long _enqueued;
     private long _duplicates;
@@ -60,8 +65,31 @@ internal sealed class EventProducer(ILoanStore loans, ISoloClient solo, EventPla
     {
         // Commit first, then enqueue: a task that starts after this enqueue is bound to see the bump.
         await loans.RecordEventAsync(loanId, cancellationToken);
-        var result = await solo.EnqueueAsync(new RecomputeLoan(loanId), cancellationToken);
+        var result = await EnqueueAsync(loanId, cancellationToken);
         Interlocked.Increment(ref result.Outcome == EnqueueOutcome.Duplicate ? ref _duplicates : ref _enqueued);
         Interlocked.Increment(ref _produced);
+    }
+
+    /// <summary>
+    /// Enqueues until it succeeds. The bump is committed already, so giving up would leave the loan without a
+    /// run that reads it. An enqueue that failed with <see cref="BackendUnavailableException"/> stored nothing
+    /// (a failed publish releases the queue slot it took), so trying again cannot run the event twice beyond
+    /// what uniqueness allows anyway.
+    /// </summary>
+    private async Task<EnqueueResult> EnqueueAsync(int loanId, CancellationToken cancellationToken)
+    {
+        var started = Environment.TickCount64;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await solo.EnqueueAsync(new RecomputeLoan(loanId), cancellationToken);
+            }
+            catch (BackendUnavailableException ex) when (Environment.TickCount64 - started < RetryFor.TotalMilliseconds)
+            {
+                await Console.Error.WriteLineAsync($"produce: enqueue of loan {loanId} failed (attempt {attempt}): {ex.Message}; retrying in {RetryDelay.TotalMilliseconds:0} ms");
+                await Task.Delay(RetryDelay, cancellationToken);
+            }
+        }
     }
 }

@@ -1,18 +1,21 @@
 using Microsoft.Extensions.DependencyInjection;
 using Solo;
+using Solo.RabbitMQ;
+using Solo.Redis;
 using Solo.Sqlite;
 
 namespace LoanRecompute;
 
-/// <summary>Wires the sample: Solo on the SQLite file, <c>loans.recompute</c> in the chosen mode, and the loan tables in the same file.</summary>
+/// <summary>Wires the sample: Solo on the chosen broker and lock store, <c>loans.recompute</c> in the chosen mode, and the loan tables in the SQLite file.</summary>
 internal static class LoanRecomputeServices
 {
-    /// <summary>Solo (client only) and the loan store on <paramref name="dbPath"/>.</summary>
+    /// <summary>Solo (client only) on the chosen backends and the loan store on <paramref name="dbPath"/>.</summary>
     /// <param name="services">The services.</param>
-    /// <param name="dbPath">The file every process shares.</param>
+    /// <param name="backend">The broker and lock store, and their servers.</param>
+    /// <param name="dbPath">The file every process shares: the loans, and Solo's own tables for the backends that are sqlite.</param>
     /// <param name="task">The task's settings; null registers no task (verify only reads).</param>
-    /// <param name="sqlite">Tuning of Solo's SQLite backend in this process.</param>
-    public static IServiceCollection AddLoanRecompute(this IServiceCollection services, string dbPath, RecomputeTaskSettings? task, Action<SqliteOptions>? sqlite = null)
+    /// <param name="deliveryLease">The broker's delivery lease in this process; null keeps the broker's default.</param>
+    public static IServiceCollection AddLoanRecompute(this IServiceCollection services, BackendOptions backend, string dbPath, RecomputeTaskSettings? task, TimeSpan? deliveryLease = null)
     {
         services.AddSolo(solo =>
         {
@@ -23,7 +26,7 @@ internal static class LoanRecomputeServices
                     .Retry(5));
             }
 
-            solo.UseSqlite(dbPath, sqlite);
+            UseBackends(solo, backend, dbPath, deliveryLease);
         });
 
         services.AddSingleton(_ => new LoanDatabase(dbPath));
@@ -44,6 +47,35 @@ internal static class LoanRecomputeServices
         services.AddHostedService<WorkerHeartbeat>();
         services.AddSoloWorker(configure);
         return services;
+    }
+
+    // Each Use... replaces what an earlier one chose, so SQLite goes first and the others override the
+    // part they take. SQLite's store is created only when something resolves it, so a run on Redis and
+    // RabbitMQ alone never creates Solo's tables in the app's file.
+    private static void UseBackends(SoloBuilder solo, BackendOptions backend, string dbPath, TimeSpan? lease)
+    {
+        solo.UseSqlite(dbPath, o => o.DeliveryLease = lease ?? o.DeliveryLease);
+        switch (backend.Broker)
+        {
+            case "redis":
+                solo.UseRedisStreams(backend.RedisConfiguration, o => o.DeliveryLease = lease ?? o.DeliveryLease);
+                break;
+            case "rabbitmq":
+                solo.UseRabbitMQ(backend.RabbitMQUri, o =>
+                {
+                    o.DeliveryLease = lease ?? o.DeliveryLease;
+
+                    // A restarted server is found again within half a second rather than the default 2 s,
+                    // so that a fault in a run costs little more than the outage itself.
+                    o.RecoveryInterval = TimeSpan.FromMilliseconds(500);
+                });
+                break;
+        }
+
+        if (backend.Locks == "redis")
+        {
+            solo.UseRedisLocks(backend.RedisConfiguration);
+        }
     }
 
     private static UniqueBuilder<RecomputeLoan> Configure(UniqueBuilder<RecomputeLoan> unique, RecomputeTaskSettings task)

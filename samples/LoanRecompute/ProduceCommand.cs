@@ -20,7 +20,7 @@ internal static class ProduceCommand
         }
 
         var builder = SampleHost.CreateBuilder();
-        builder.Services.AddLoanRecompute(path, RecomputeTaskSettings.EnqueueOnly(unique));
+        builder.Services.AddLoanRecompute(options.Backend, path, RecomputeTaskSettings.EnqueueOnly(unique));
         builder.Services.AddSingleton(options.Plan);
         builder.Services.AddSingleton<EventProducer>();
 

@@ -30,7 +30,7 @@ internal static class SimulateCommand
     private static async Task<int> RunAsync(SimulationOptions options, string path)
     {
         var builder = SampleHost.CreateBuilder();
-        builder.Services.AddLoanRecompute(path, new RecomputeTaskSettings(options.Unique, options.RescheduleMs, RunLeaseSeconds: 30));
+        builder.Services.AddLoanRecompute(options.Backend, path, new RecomputeTaskSettings(options.Unique, options.RescheduleMs, RunLeaseSeconds: 30));
         builder.Services.AddLoanRecomputeWorker(options.Work, worker => worker.Concurrency = options.Concurrency);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(options.Plan);

@@ -12,6 +12,18 @@ namespace LoanRecompute;
 /// </summary>
 /// <remarks>
 /// <para>
+/// Drained: the broker's counts alone cannot say it for every broker. RabbitMQ reports only this
+/// process's own unacknowledged deliveries as in flight, so a task that a worker holds, prefetched or
+/// running, is in none of the counts verify reads. The runs table fills that gap: a held task is either
+/// running, which shows as a run without an end whose worker still beats its heart, or about to start,
+/// which takes a worker milliseconds (and a task that meets a running one goes back to the delay queues,
+/// which count as scheduled). A worker that dies returns its deliveries to the queue at once, where they
+/// count as ready. So drained means: nothing ready or scheduled (or in flight, where the broker sees it),
+/// no run of a live worker open, and no run starting or ending, all for <see cref="Quiet"/> on end.
+/// Tasks held longer than that without starting (a worker cut off from the lock store, say) could
+/// slip through; verify is meant to be run once the faults are over.
+/// </para>
+/// <para>
 /// Lost: a loan is lost when no run that succeeded read its final version. The version is the clock here:
 /// each event commits a bump before it enqueues, and a run reads the version in the same statement that
 /// records its start, so a run that read the final version started after the last event, and one that
@@ -29,9 +41,10 @@ namespace LoanRecompute;
 /// </remarks>
 internal sealed class Verifier(LoanDatabase database, IBroker broker, ILockStore locks, IOptions<SoloOptions> soloOptions, TimeProvider time)
 {
-    // Pending == 0 can be read between a producer's bursts or between a task's ack and the release of
-    // its locks; only a queue that stays empty this long counts as drained.
-    private static readonly TimeSpan Quiet = TimeSpan.FromSeconds(1);
+    // Pending == 0 can be read between a producer's bursts, between a task's ack and the release of its
+    // locks, or while a rescheduled message moves from a delay queue to the work queue (two counts read
+    // one after the other); only a queue that stays empty, with no run moving, this long counts as drained.
+    private static readonly TimeSpan Quiet = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(100);
 
     private const string EventsSql = "SELECT COALESCE(SUM(version), 0) FROM loans";
@@ -54,6 +67,15 @@ internal sealed class Verifier(LoanDatabase database, IBroker broker, ILockStore
         SELECT r.loan_id, r.started_at, r.ended_at, w.stopped_at, w.last_seen
         FROM runs r LEFT JOIN workers w ON w.worker_id = r.worker_id
         """;
+
+    // Open runs of workers that are alive: stopped workers and those whose heartbeat is late (killed) do not count.
+    private const string LiveOpenRunsSql = """
+        SELECT COUNT(*) FROM runs r JOIN workers w ON w.worker_id = r.worker_id
+        WHERE r.ended_at IS NULL AND w.stopped_at IS NULL AND w.last_seen >= $since
+        """;
+
+    // Grows with every start and every end of a run: unchanged means no run moved in between.
+    private const string RunProgressSql = "SELECT COUNT(*) + COUNT(ended_at) FROM runs";
 
     private readonly string _queue = soloOptions.Value.DefaultQueue;
 
@@ -78,11 +100,15 @@ internal sealed class Verifier(LoanDatabase database, IBroker broker, ILockStore
     {
         var started = time.GetTimestamp();
         long? quietSince = null;
+        var progress = -1L;
         while (true)
         {
             var counts = await broker.GetCountsAsync(_queue, cancellationToken);
+            var (liveOpen, moved) = await database.ReadAsync(ReadRunActivity, cancellationToken);
             var now = time.GetTimestamp();
-            if (counts.Pending == 0)
+            var still = moved == progress;
+            progress = moved;
+            if (counts.Pending == 0 && liveOpen == 0 && still)
             {
                 quietSince ??= now;
                 if (time.GetElapsedTime(quietSince.Value, now) >= Quiet)
@@ -99,11 +125,19 @@ internal sealed class Verifier(LoanDatabase database, IBroker broker, ILockStore
             {
                 throw new TimeoutException(string.Create(
                     CultureInfo.InvariantCulture,
-                    $"the queue '{_queue}' did not drain within {timeout.TotalSeconds:0} s: {counts.Ready} ready, {counts.Scheduled} scheduled, {counts.InFlight} in flight (are workers running on this file? raise --timeout if they are just slow)"));
+                    $"the queue '{_queue}' did not drain within {timeout.TotalSeconds:0} s: {counts.Ready} ready, {counts.Scheduled} scheduled, {counts.InFlight} in flight, {liveOpen} run(s) of live workers open (are workers running on this file? raise --timeout if they are just slow)"));
             }
 
             await Task.Delay(Poll, time, cancellationToken);
         }
+    }
+
+    private (long LiveOpen, long Progress) ReadRunActivity(LoanDatabase db)
+    {
+        var since = time.GetUtcNow().ToUnixTimeMilliseconds() - (long)(2 * WorkerHeartbeat.Interval.TotalMilliseconds);
+        var liveOpen = (long)db.Command(LiveOpenRunsSql).Set("$since", since).ExecuteScalar()!;
+        var progress = (long)db.Command(RunProgressSql).ExecuteScalar()!;
+        return (liveOpen, progress);
     }
 
     private (long Events, long Executions, int Lost, int Stale, List<RunInterval> Intervals) ReadLoans(LoanDatabase db)

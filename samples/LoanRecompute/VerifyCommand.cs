@@ -18,7 +18,7 @@ internal static class VerifyCommand
         }
 
         var builder = SampleHost.CreateBuilder();
-        builder.Services.AddLoanRecompute(path, task: null);
+        builder.Services.AddLoanRecompute(options.Backend, path, task: null);
         builder.Services.AddSingleton<Verifier>();
 
         using var host = builder.Build();

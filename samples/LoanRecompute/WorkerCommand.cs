@@ -24,9 +24,10 @@ internal static class WorkerCommand
         var lease = TimeSpan.FromSeconds(options.LeaseSeconds);
         var builder = SampleHost.CreateBuilder();
         builder.Services.AddLoanRecompute(
+            options.Backend,
             path,
             new RecomputeTaskSettings(unique, options.RescheduleMs, options.RunLeaseSeconds),
-            sqlite => sqlite.DeliveryLease = lease);
+            lease);
         builder.Services.AddLoanRecomputeWorker(options.Work, worker =>
         {
             worker.Concurrency = options.Concurrency;
@@ -41,7 +42,7 @@ internal static class WorkerCommand
         using var host = builder.Build();
         await Console.Error.WriteLineAsync(string.Create(
             CultureInfo.InvariantCulture,
-            $"worker {Environment.ProcessId}: mode {unique.ModeName}, window {unique.WindowMs} ms, concurrency {options.Concurrency}, lease {options.LeaseSeconds} s, run lease {options.RunLeaseSeconds} s, db {Path.GetFullPath(path)}"));
+            $"worker {Environment.ProcessId}: mode {unique.ModeName}, window {unique.WindowMs} ms, concurrency {options.Concurrency}, lease {options.LeaseSeconds} s, run lease {options.RunLeaseSeconds} s, broker {options.Backend.Broker}, locks {options.Backend.Locks}, db {Path.GetFullPath(path)}"));
         await host.RunAsync();
         return 0;
     }

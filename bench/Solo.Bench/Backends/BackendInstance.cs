@@ -1,5 +1,6 @@
 using Solo.Brokers;
 using Solo.Locks;
+using StackExchange.Redis;
 
 namespace Solo.Bench.Backends;
 
@@ -8,6 +9,10 @@ namespace Solo.Bench.Backends;
 /// server. The bench owns them, not the service providers built on them, so that several worker hosts
 /// can share one instance and disposing a host does not close a connection the others still use.
 /// </summary>
+/// <remarks>
+/// The server handles (<see cref="SqlitePath"/>, <see cref="Redis"/>, <see cref="RabbitMQ"/>) are there for
+/// the raw baselines and the worker processes, which must reach the same server without going through Solo.
+/// </remarks>
 internal sealed class BackendInstance(IBroker broker, ILockStore locks, string queue, string lockPrefix, Func<ValueTask>? cleanup = null) : IAsyncDisposable
 {
     public IBroker Broker { get; } = broker;
@@ -17,6 +22,12 @@ internal sealed class BackendInstance(IBroker broker, ILockStore locks, string q
     public string Queue { get; } = queue;
 
     public string LockPrefix { get; } = lockPrefix;
+
+    public string? SqlitePath { get; init; }
+
+    public IConnectionMultiplexer? Redis { get; init; }
+
+    public Uri? RabbitMQ { get; init; }
 
     public ValueTask DisposeAsync() => cleanup?.Invoke() ?? ValueTask.CompletedTask;
 }

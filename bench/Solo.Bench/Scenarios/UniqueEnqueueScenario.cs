@@ -1,10 +1,8 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using Solo.Bench.Hosting;
 using Solo.Bench.Measurement;
+using Solo.Bench.Scenarios.Raw;
 using Solo.Bench.Scenarios.UniqueEnqueue;
-using Solo.Brokers;
-using Solo.Locks;
 
 namespace Solo.Bench.Scenarios;
 
@@ -19,13 +17,14 @@ namespace Solo.Bench.Scenarios;
 /// of millions would then measure the garbage collector promoting an ever larger live set, for Solo and
 /// raw alike, so each measurement is split into segments on fresh backends.
 /// </remarks>
-internal sealed class UniqueEnqueueScenario : IScenario
+internal sealed class UniqueEnqueueScenario(IRawEnqueue? baseline = null) : IScenario
 {
+    private readonly IRawEnqueue _raw = baseline ?? new StoreCallsRawEnqueue();
+
     private const int ConcurrentCallers = 50;
     private const int BatchSize = 32;
     private const int YieldEvery = 64;
     private const int Segments = 5;
-    private static readonly TimeSpan SlotTtl = TimeSpan.FromHours(1);
 
     public string Name => "unique-enqueue";
 
@@ -49,10 +48,10 @@ internal sealed class UniqueEnqueueScenario : IScenario
             ScenarioContext.Note($"unique-enqueue/{variant.Name}: warming up, then {duration.TotalSeconds:0.##} s of Solo and {duration.TotalSeconds:0.##} s of raw calls");
             var warmBytes = 0;
             await Warmup.RunAsync($"unique-enqueue/{variant.Name}", async () => (_, _, warmBytes) = await MeasureSoloAsync(context, variant, warmupSegment, 1, cancellationToken), warmMin, warmMax, cancellationToken);
-            await Warmup.RunAsync($"unique-enqueue/{variant.Name} raw", () => MeasureRawAsync(context, variant, warmupSegment, 1, warmBytes, cancellationToken), warmMin, warmMax, cancellationToken);
+            await Warmup.RunAsync($"unique-enqueue/{variant.Name} raw", () => MeasureRawAsync(context, _raw, variant, warmupSegment, 1, warmBytes, cancellationToken), warmMin, warmMax, cancellationToken);
 
             var (solo, unexpected, messageBytes) = await MeasureSoloAsync(context, variant, duration, Segments, cancellationToken);
-            var (raw, rawUnexpected) = await MeasureRawAsync(context, variant, duration, Segments, messageBytes, cancellationToken);
+            var (raw, rawUnexpected) = await MeasureRawAsync(context, _raw, variant, duration, Segments, messageBytes, cancellationToken);
             totalOps += solo.Ops;
             totalElapsed += solo.Elapsed;
 
@@ -65,7 +64,8 @@ internal sealed class UniqueEnqueueScenario : IScenario
             json["callersWithOps"] = solo.CallersWithOps;
             json["notEnqueued"] = unexpected;
             json["messageBytes"] = messageBytes;
-            var rawJson = raw.ToJson();
+            var rawJson = new JsonObject { ["kind"] = _raw.Kind };
+            Report.Merge(rawJson, raw.ToJson());
             rawJson["callersWithOps"] = raw.CallersWithOps;
             rawJson["notAcquired"] = rawUnexpected;
             json["raw"] = rawJson;
@@ -100,13 +100,13 @@ internal sealed class UniqueEnqueueScenario : IScenario
         return (total!, notEnqueued, messageBytes);
     }
 
-    private static async Task<(LoopResult Result, long NotAcquired)> MeasureRawAsync(ScenarioContext context, Variant variant, TimeSpan duration, int segments, int messageBytes, CancellationToken cancellationToken)
+    private static async Task<(LoopResult Result, long NotAcquired)> MeasureRawAsync(ScenarioContext context, IRawEnqueue raw, Variant variant, TimeSpan duration, int segments, int messageBytes, CancellationToken cancellationToken)
     {
         LoopResult? total = null;
         long notAcquired = 0;
         for (var i = 0; i < segments; i++)
         {
-            var (result, missed) = await MeasureRawSegmentAsync(context, variant, duration / segments, messageBytes, cancellationToken);
+            var (result, missed) = await MeasureRawSegmentAsync(context, raw, variant, duration / segments, messageBytes, cancellationToken);
             total = total is null ? result : total + result;
             notAcquired += missed;
         }
@@ -153,63 +153,17 @@ internal sealed class UniqueEnqueueScenario : IScenario
         var result = await CallerLoop.RunAsync(variant.Callers, duration, variant.Callers > 1 ? YieldEvery : 0, operation, cancellationToken);
 
         // The raw baseline publishes bodies of the size Solo's envelope has, so both move the same bytes.
-        var sample = await backend.Broker.ReceiveAsync(backend.Queue, 1, TimeSpan.Zero, cancellationToken);
+        // A wait, not zero: a server broker's consumer needs a moment to bring its first message over.
+        var sample = await backend.Broker.ReceiveAsync(backend.Queue, 1, TimeSpan.FromSeconds(2), cancellationToken);
         return (result, notEnqueued, sample.Count > 0 ? sample[0].Body.Length : 0);
     }
 
-    private static async Task<(LoopResult Result, long NotAcquired)> MeasureRawSegmentAsync(ScenarioContext context, Variant variant, TimeSpan duration, int messageBytes, CancellationToken cancellationToken)
+    private static async Task<(LoopResult Result, long NotAcquired)> MeasureRawSegmentAsync(ScenarioContext context, IRawEnqueue raw, Variant variant, TimeSpan duration, int messageBytes, CancellationToken cancellationToken)
     {
         await using var backend = await context.Backend.CreateAsync(cancellationToken);
-        var locks = backend.Locks;
-        var broker = backend.Broker;
-        var queue = backend.Queue;
-        var prefix = backend.LockPrefix;
-        var body = new byte[messageBytes];
-        long notAcquired = 0;
-        Func<int, long, ValueTask<int>> operation = variant.Batch == 1
-            ? async (_, sequence) =>
-            {
-                var id = sequence.ToString(CultureInfo.InvariantCulture);
-                var slot = await locks.TryAcquireAsync(string.Concat(prefix, "{raw:", id, "}:q"), id, SlotTtl, cancellationToken);
-                if (!slot.Acquired)
-                {
-                    Interlocked.Increment(ref notAcquired);
-                    return 0;
-                }
-
-                await broker.PublishAsync([new OutgoingMessage(id, queue, body)], cancellationToken);
-                return 1;
-            }
-            : async (_, sequence) =>
-            {
-                var requests = new LockRequest[variant.Batch];
-                for (var i = 0; i < requests.Length; i++)
-                {
-                    var id = ((sequence * variant.Batch) + i).ToString(CultureInfo.InvariantCulture);
-                    requests[i] = new LockRequest(string.Concat(prefix, "{raw:", id, "}:q"), id, SlotTtl);
-                }
-
-                var slots = await locks.TryAcquireManyAsync(requests, cancellationToken);
-                var messages = new List<OutgoingMessage>(requests.Length);
-                for (var i = 0; i < requests.Length; i++)
-                {
-                    if (slots[i].Acquired)
-                    {
-                        messages.Add(new OutgoingMessage(requests[i].Owner, queue, body));
-                    }
-                }
-
-                if (messages.Count != requests.Length)
-                {
-                    Interlocked.Add(ref notAcquired, requests.Length - messages.Count);
-                }
-
-                await broker.PublishAsync(messages, cancellationToken);
-                return messages.Count;
-            };
-
-        var result = await CallerLoop.RunAsync(variant.Callers, duration, variant.Callers > 1 ? YieldEvery : 0, operation, cancellationToken);
-        return (result, notAcquired);
+        await using var segment = await raw.StartAsync(backend, variant.Batch, messageBytes, cancellationToken);
+        var result = await CallerLoop.RunAsync(variant.Callers, duration, variant.Callers > 1 ? YieldEvery : 0, segment.Operation, cancellationToken);
+        return (result, segment.Misses);
     }
 
     private sealed record Variant(string Name, int Callers, int Batch);

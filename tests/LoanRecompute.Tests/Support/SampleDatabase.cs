@@ -51,6 +51,45 @@ internal sealed class SampleDatabase(string path)
         }
     }
 
+    /// <summary>The lost or stale loans with their runs, and the pairs of overlapping runs of a loan, as text.</summary>
+    public async Task<string> DescribeProblemsAsync(IReadOnlyDictionary<int, long> killedAt)
+    {
+        var text = new System.Text.StringBuilder();
+        await using var connection = await OpenAsync();
+        async Task Dump(string title, string sql)
+        {
+            text.AppendLine(title);
+            await using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                var values = new object[reader.FieldCount];
+                reader.GetValues(values);
+                text.AppendLine("  " + string.Join(" | ", values.Select(v => Convert.ToString(v, CultureInfo.InvariantCulture))));
+            }
+        }
+
+        await Dump("stale or lost loans (loan, version, result version) and their last runs (task, version read, start, end, outcome, pid, attempt):", """
+            SELECT l.loan_id, l.version, s.version,
+                   (SELECT group_concat(task_id || ' v' || version_read || ' ' || started_at || '-' || COALESCE(ended_at, 'open') || ' ' || COALESCE(outcome, '-') || ' pid ' || pid || ' a' || attempt, '; ')
+                    FROM (SELECT * FROM runs r WHERE r.loan_id = l.loan_id ORDER BY run_id DESC LIMIT 4))
+            FROM loans l LEFT JOIN results s ON s.loan_id = l.loan_id
+            WHERE s.version IS NULL OR s.version < l.version
+            """);
+        await Dump("runs without an end (run, task, loan, start, pid, worker last_seen):", """
+            SELECT r.run_id, r.task_id, r.loan_id, r.started_at, r.pid, w.last_seen
+            FROM runs r LEFT JOIN workers w ON w.worker_id = r.worker_id WHERE r.ended_at IS NULL
+            """);
+        await Dump("runs of the same loan that started before an open run's worker was last seen + 500 ms (open run, its task, its start, later run, its task, its start, its pid):", """
+            SELECT a.run_id, a.task_id, a.started_at, b.run_id, b.task_id, b.started_at, b.pid
+            FROM runs a JOIN workers w ON w.worker_id = a.worker_id JOIN runs b ON b.loan_id = a.loan_id AND b.run_id <> a.run_id
+            WHERE a.ended_at IS NULL AND b.started_at >= a.started_at AND b.started_at < w.last_seen + 500
+            """);
+        text.AppendLine("killed (pid: seen dead at): " + string.Join(", ", killedAt.Select(p => $"{p.Key}: {p.Value}")));
+        return text.ToString();
+    }
+
     /// <summary>Runs <paramref name="sql"/> in one transaction.</summary>
     public async Task ExecuteAsync(string sql)
     {
