@@ -132,23 +132,23 @@ internal sealed class UniqueEnqueueScenario(IRawEnqueue? baseline = null) : ISce
 
                 return 1;
             }
-            : async (_, sequence) =>
+        : async (_, sequence) =>
+        {
+            var args = new EnqueueArgs[variant.Batch];
+            for (var i = 0; i < args.Length; i++)
             {
-                var args = new EnqueueArgs[variant.Batch];
-                for (var i = 0; i < args.Length; i++)
-                {
-                    args[i] = new EnqueueArgs((sequence * variant.Batch) + i);
-                }
+                args[i] = new EnqueueArgs((sequence * variant.Batch) + i);
+            }
 
-                var results = await client.EnqueueManyAsync(args, null, cancellationToken);
-                var enqueued = results.Count(r => r.Outcome == EnqueueOutcome.Enqueued);
-                if (enqueued != args.Length)
-                {
-                    Interlocked.Add(ref notEnqueued, args.Length - enqueued);
-                }
+            var results = await client.EnqueueManyAsync(args, null, cancellationToken);
+            var enqueued = results.Count(r => r.Outcome == EnqueueOutcome.Enqueued);
+            if (enqueued != args.Length)
+            {
+                Interlocked.Add(ref notEnqueued, args.Length - enqueued);
+            }
 
-                return enqueued;
-            };
+            return enqueued;
+        };
 
         var result = await CallerLoop.RunAsync(variant.Callers, duration, variant.Callers > 1 ? YieldEvery : 0, operation, cancellationToken);
 

@@ -40,19 +40,19 @@ internal sealed class RabbitMQPublishRawEnqueue : IRawEnqueue
                 await channel.BasicPublishAsync("", queue, mandatory: false, properties, body, cancellationToken);
                 return 1;
             }
-            : async (_, _) =>
+        : async (_, _) =>
+        {
+            // Spread over the channels as Solo's publisher does, so both have the same confirm pipelines.
+            var channel = channels[(Interlocked.Increment(ref next) & int.MaxValue) % Channels];
+            var pending = new Task[batch];
+            for (var i = 0; i < pending.Length; i++)
             {
-                // Spread over the channels as Solo's publisher does, so both have the same confirm pipelines.
-                var channel = channels[(Interlocked.Increment(ref next) & int.MaxValue) % Channels];
-                var pending = new Task[batch];
-                for (var i = 0; i < pending.Length; i++)
-                {
-                    pending[i] = channel.BasicPublishAsync("", queue, mandatory: false, properties, body, cancellationToken).AsTask();
-                }
+                pending[i] = channel.BasicPublishAsync("", queue, mandatory: false, properties, body, cancellationToken).AsTask();
+            }
 
-                await Task.WhenAll(pending);
-                return batch;
-            };
+            await Task.WhenAll(pending);
+            return batch;
+        };
 
         return new RawSegment(operation, new MissCounter(), async () =>
         {

@@ -32,26 +32,26 @@ internal sealed class RedisSetNxRawEnqueue : IRawEnqueue
 
                 return 1;
             }
-            : async (_, sequence) =>
+        : async (_, sequence) =>
+        {
+            var pipeline = db.CreateBatch();
+            var replies = new Task<bool>[batch];
+            for (var i = 0; i < replies.Length; i++)
             {
-                var pipeline = db.CreateBatch();
-                var replies = new Task<bool>[batch];
-                for (var i = 0; i < replies.Length; i++)
-                {
-                    var id = ((sequence * batch) + i).ToString(CultureInfo.InvariantCulture);
-                    replies[i] = pipeline.StringSetAsync(string.Concat(prefix, "{raw:", id, "}:q"), id, SlotTtl, When.NotExists);
-                }
+                var id = ((sequence * batch) + i).ToString(CultureInfo.InvariantCulture);
+                replies[i] = pipeline.StringSetAsync(string.Concat(prefix, "{raw:", id, "}:q"), id, SlotTtl, When.NotExists);
+            }
 
-                pipeline.Execute();
-                var taken = 0;
-                foreach (var reply in replies)
-                {
-                    taken += await reply ? 1 : 0;
-                }
+            pipeline.Execute();
+            var taken = 0;
+            foreach (var reply in replies)
+            {
+                taken += await reply ? 1 : 0;
+            }
 
-                misses.Add(batch - taken);
-                return taken;
-            };
+            misses.Add(batch - taken);
+            return taken;
+        };
 
         return ValueTask.FromResult(new RawSegment(operation, misses));
     }

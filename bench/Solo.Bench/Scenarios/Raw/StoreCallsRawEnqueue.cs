@@ -37,33 +37,33 @@ internal sealed class StoreCallsRawEnqueue : IRawEnqueue
                 await broker.PublishAsync([new OutgoingMessage(id, queue, body)], cancellationToken);
                 return 1;
             }
-            : async (_, sequence) =>
+        : async (_, sequence) =>
+        {
+            var requests = new LockRequest[batch];
+            for (var i = 0; i < requests.Length; i++)
             {
-                var requests = new LockRequest[batch];
-                for (var i = 0; i < requests.Length; i++)
-                {
-                    var id = ((sequence * batch) + i).ToString(CultureInfo.InvariantCulture);
-                    requests[i] = new LockRequest(string.Concat(prefix, "{raw:", id, "}:q"), id, SlotTtl);
-                }
+                var id = ((sequence * batch) + i).ToString(CultureInfo.InvariantCulture);
+                requests[i] = new LockRequest(string.Concat(prefix, "{raw:", id, "}:q"), id, SlotTtl);
+            }
 
-                var slots = await locks.TryAcquireManyAsync(requests, cancellationToken);
-                var messages = new List<OutgoingMessage>(requests.Length);
-                for (var i = 0; i < requests.Length; i++)
+            var slots = await locks.TryAcquireManyAsync(requests, cancellationToken);
+            var messages = new List<OutgoingMessage>(requests.Length);
+            for (var i = 0; i < requests.Length; i++)
+            {
+                if (slots[i].Acquired)
                 {
-                    if (slots[i].Acquired)
-                    {
-                        messages.Add(new OutgoingMessage(requests[i].Owner, queue, body));
-                    }
+                    messages.Add(new OutgoingMessage(requests[i].Owner, queue, body));
                 }
+            }
 
-                if (messages.Count != requests.Length)
-                {
-                    misses.Add(requests.Length - messages.Count);
-                }
+            if (messages.Count != requests.Length)
+            {
+                misses.Add(requests.Length - messages.Count);
+            }
 
-                await broker.PublishAsync(messages, cancellationToken);
-                return messages.Count;
-            };
+            await broker.PublishAsync(messages, cancellationToken);
+            return messages.Count;
+        };
 
         return ValueTask.FromResult(new RawSegment(operation, misses));
     }
