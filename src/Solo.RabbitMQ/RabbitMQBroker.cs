@@ -15,7 +15,7 @@ namespace Solo.RabbitMQ;
 /// <para>
 /// Objects per Solo queue <c>Q</c>, declared on first use: the work queue <c>Q</c> (quorum, durable); its
 /// dead letters <c>Q.dead</c> (classic, durable); and <see cref="RabbitMQBrokerOptions.DelayLevels"/> delay
-/// levels, each a topic exchange and a classic queue named <c>Q.delay.{ttl}ms</c> with <c>x-message-ttl</c>
+/// levels, each a topic exchange and a quorum queue named <c>Q.delay.{ttl}ms</c> with <c>x-message-ttl</c>
 /// = <see cref="RabbitMQBrokerOptions.DelayResolution"/> × 2^level. A delayed message travels through the
 /// levels whose bits are set in its delay and then dead-letters into <c>Q</c>: it arrives after its start
 /// time, late by at most one <see cref="RabbitMQBrokerOptions.DelayResolution"/> plus the server's latency.
@@ -33,8 +33,7 @@ namespace Solo.RabbitMQ;
 /// <see cref="IDelivery.RequeueAsync"/> and <see cref="IDelivery.DeadLetterAsync"/> publish the replacement or
 /// the dead letter and wait for its confirm before acking the original: if the process dies in between, both
 /// exist (at least once), never neither. Moving a delayed message from one delay queue to the next is the
-/// server's own dead-lettering, which classic queues do without confirms: a server crash at that very moment
-/// can lose the message.
+/// server's own dead-lettering, at least once (quorum delay queues), so a restart cannot lose it.
 /// </para>
 /// <para>
 /// On RabbitMQ 4, quorum queues have a default delivery limit of 20: a message returned unsettled more often

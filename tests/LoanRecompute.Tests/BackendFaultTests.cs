@@ -32,11 +32,7 @@ public sealed class BackendFaultTests(BackendServers servers, ITestOutputHelper 
     public Task Verify_RabbitMQBrokerRedisLocksRedisRestartedDuringRun_NothingLostOrStaleNoOverlapNoLocksLeft() =>
         RunAsync(RabbitMQWithRedisLocks(), run => RestartAsync(run, servers.Redis, "redis", expectProducerRetries: true));
 
-    // Known bug, issue 4 stays open: about one run in four, a RabbitMQ restart loses a rescheduled task
-    // (lost 1-3, staleResults 1-3, locksLeft 1-3: its queue slot stays held for QueueSlotTtl). The likely
-    // path is the delay queues, classic queues whose server-side dead-lettering is at most once.
-    // Skipped, not weakened: it must pass as it is before the issue is closed.
-    [Fact(Skip = "Known bug (issue 4): a RabbitMQ restart can lose a rescheduled task in the delay queues; fails about 1 run in 4")]
+    [Fact]
     public Task Verify_RabbitMQBrokerRedisLocksRabbitMQRestartedDuringRun_NothingLostOrStaleNoOverlapNoLocksLeft() =>
         RunAsync(RabbitMQWithRedisLocks(), run => RestartAsync(run, servers.RabbitMQ, "rabbitmq", expectProducerRetries: false));
 

@@ -117,8 +117,17 @@ internal sealed class TopologyManager(ConnectionHolder connection, RabbitMQBroke
         for (var level = 0; level < names.Levels; level++)
         {
             var name = names.Delay(level);
+
+            // Quorum, with at-least-once dead-lettering: the server moves an expired message to the next
+            // level (or into the work queue) with confirms. Classic queues dead-letter at most once: on a
+            // restart they were recovered before the work queue had a leader, and messages that expired
+            // during the outage were dropped ("leader not known. Command is dropped"), found by the
+            // RabbitMQ restart fault test.
             var arguments = new Dictionary<string, object?>
             {
+                ["x-queue-type"] = "quorum",
+                ["x-dead-letter-strategy"] = "at-least-once",
+                ["x-overflow"] = "reject-publish",
                 ["x-message-ttl"] = names.DelayTtl(level),
                 ["x-dead-letter-exchange"] = level == 0 ? string.Empty : names.Delay(level - 1),
             };
