@@ -1,4 +1,5 @@
 using System.Reflection;
+using Solo.Tests.Support;
 
 namespace Solo.RabbitMQ.Tests.Api;
 
@@ -18,7 +19,7 @@ public sealed class ApiConventionTests
     [Fact]
     public void PublicClasses_AreSealedOrStatic()
     {
-        var open = RabbitMQ.GetExportedTypes().Where(t => t.IsClass && !t.IsSealed && !t.IsAbstract).Select(t => t.FullName);
+        var open = ApiConventions.OpenPublicClasses(RabbitMQ);
 
         Assert.Empty(open);
     }
@@ -26,12 +27,7 @@ public sealed class ApiConventionTests
     [Fact]
     public void PublicMethods_Async_EndInAsyncAndTakeACancellationToken()
     {
-        var offenders = RabbitMQ.GetExportedTypes()
-            .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly))
-            .Where(m => !m.IsSpecialName && (typeof(IAsyncResult).IsAssignableFrom(m.ReturnType) || m.ReturnType.Name.StartsWith("ValueTask", StringComparison.Ordinal)))
-            .Where(m => m.Name != "DisposeAsync")
-            .Where(m => !m.Name.EndsWith("Async", StringComparison.Ordinal) || !m.GetParameters().Any(p => p.ParameterType == typeof(CancellationToken)))
-            .Select(m => $"{m.DeclaringType!.Name}.{m.Name}");
+        var offenders = ApiConventions.AsyncMethodsBreakingConvention(RabbitMQ);
 
         Assert.Empty(offenders);
     }

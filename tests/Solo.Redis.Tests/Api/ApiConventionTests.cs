@@ -1,4 +1,5 @@
 using System.Reflection;
+using Solo.Tests.Support;
 
 namespace Solo.Redis.Tests.Api;
 
@@ -30,12 +31,7 @@ public sealed class ApiConventionTests
     [Fact]
     public void PublicMethods_Async_EndInAsyncAndTakeACancellationToken()
     {
-        var offenders = Redis.GetExportedTypes()
-            .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly))
-            .Where(m => !m.IsSpecialName && (typeof(IAsyncResult).IsAssignableFrom(m.ReturnType) || m.ReturnType.Name.StartsWith("ValueTask", StringComparison.Ordinal) || m.ReturnType.Name.StartsWith("IAsyncEnumerable", StringComparison.Ordinal)))
-            .Where(m => m.Name != "DisposeAsync")
-            .Where(m => !m.Name.EndsWith("Async", StringComparison.Ordinal) || !m.GetParameters().Any(p => p.ParameterType == typeof(CancellationToken)))
-            .Select(m => $"{m.DeclaringType!.Name}.{m.Name}");
+        var offenders = ApiConventions.AsyncMethodsBreakingConvention(Redis);
 
         Assert.Empty(offenders);
     }

@@ -1,4 +1,5 @@
 using System.Reflection;
+using Solo.Tests.Support;
 
 namespace Solo.Tests.Api;
 
@@ -10,10 +11,7 @@ public sealed class ApiConventionTests
     [Fact]
     public void PublicTypes_Classes_AreSealedOrAbstractOrStatic()
     {
-        var open = Core.GetExportedTypes()
-            .Where(t => t.IsClass && !t.IsSealed && !t.IsAbstract)
-            .Select(t => t.FullName)
-            .ToArray();
+        var open = ApiConventions.OpenPublicClasses(Core);
 
         Assert.Empty(open);
     }
@@ -21,13 +19,7 @@ public sealed class ApiConventionTests
     [Fact]
     public void PublicMethods_Async_EndInAsyncAndTakeACancellationToken()
     {
-        var offenders = Core.GetExportedTypes()
-            .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly))
-            .Where(m => !m.IsSpecialName && (typeof(IAsyncResult).IsAssignableFrom(m.ReturnType) || m.ReturnType.Name.StartsWith("ValueTask", StringComparison.Ordinal) || m.ReturnType.Name.StartsWith("IAsyncEnumerable", StringComparison.Ordinal)))
-            .Where(m => !m.Name.EndsWith("Async", StringComparison.Ordinal) || !m.GetParameters().Any(p => p.ParameterType == typeof(CancellationToken)))
-            .Where(m => m.Name != "DisposeAsync")
-            .Select(m => $"{m.DeclaringType!.Name}.{m.Name}")
-            .ToArray();
+        var offenders = ApiConventions.AsyncMethodsBreakingConvention(Core);
 
         Assert.Empty(offenders);
     }
