@@ -18,13 +18,16 @@ internal sealed class SoloClient(
     ILockStore locks,
     IOptions<SoloOptions> options,
     TimeProvider time,
-    IEnumerable<ISoloMiddleware> middlewares) : ISoloClient
+    IEnumerable<ISoloMiddleware> middlewares) : ISoloClient, IDisposable
 {
     // Replace races with starts and other replacers; each lost race is retried a bounded number of times.
     private const int MaxReplaceRounds = 16;
 
     private readonly SoloOptions _options = options.Value;
     private readonly ISoloMiddleware[] _middlewares = middlewares.ToArray();
+    private readonly UncertainSlots _uncertain = new(locks, time);
+
+    public void Dispose() => _uncertain.Dispose();
 
     public Task<EnqueueResult> EnqueueAsync<TArgs>(TArgs args, CancellationToken cancellationToken = default)
         where TArgs : notnull => EnqueueAsync(args, null, cancellationToken);
@@ -65,8 +68,10 @@ internal sealed class SoloClient(
 
     private async Task<IReadOnlyList<EnqueueResult>> EnqueueUniqueAsync(UniquePolicy unique, Item[] items, CancellationToken cancellationToken)
     {
+        // A slot this client may have left behind would otherwise answer Duplicate for a task never published.
+        await _uncertain.ReleaseAsync(cancellationToken).ConfigureAwait(false);
         var requests = items.Select(i => new LockRequest(i.QueueLockKey!, i.Id, i.QueueSlotTtl)).ToArray();
-        var acquired = await locks.TryAcquireManyAsync(requests, cancellationToken).ConfigureAwait(false);
+        var acquired = await UncertainAsync(items, locks.TryAcquireManyAsync(requests, cancellationToken)).ConfigureAwait(false);
 
         var results = new EnqueueResult?[items.Length];
         var toPublish = new List<Item>(items.Length);
@@ -110,7 +115,7 @@ internal sealed class SoloClient(
         for (var round = 0; round < MaxReplaceRounds; round++)
         {
             // The pending holder sees the slot taken over when it starts, and drops itself.
-            var replaced = await locks.ReplaceOwnerAsync(item.QueueLockKey!, holder, item.Id, item.QueueSlotTtl, cancellationToken).ConfigureAwait(false);
+            var replaced = await UncertainAsync([item], locks.ReplaceOwnerAsync(item.QueueLockKey!, holder, item.Id, item.QueueSlotTtl, cancellationToken)).ConfigureAwait(false);
             if (replaced.Acquired)
             {
                 item.Fence = replaced.FencingToken;
@@ -119,7 +124,7 @@ internal sealed class SoloClient(
             }
 
             // The holder started or was replaced meanwhile: take the free slot, or replace the new holder.
-            var retry = await locks.TryAcquireAsync(item.QueueLockKey!, item.Id, item.QueueSlotTtl, cancellationToken).ConfigureAwait(false);
+            var retry = await UncertainAsync([item], locks.TryAcquireAsync(item.QueueLockKey!, item.Id, item.QueueSlotTtl, cancellationToken)).ConfigureAwait(false);
             if (retry.Acquired)
             {
                 item.Fence = retry.FencingToken;
@@ -173,13 +178,45 @@ internal sealed class SoloClient(
         }
     }
 
+    /// <summary>
+    /// Awaits a lock call that takes slots for <paramref name="items"/>. When it fails without an answer
+    /// (the store went away, or the caller gave up), the store may still have run it: the slots are
+    /// remembered and released once the store answers.
+    /// </summary>
+    private async Task<T> UncertainAsync<T>(IReadOnlyList<Item> items, ValueTask<T> call)
+    {
+        try
+        {
+            return await call.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is BackendUnavailableException or OperationCanceledException)
+        {
+            foreach (var item in items)
+            {
+                _uncertain.Add(item.QueueLockKey!, item.Id);
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Releases the slots of tasks that will not be published; a slot the store cannot release now is released later.</summary>
     private async Task ReleaseAsync(IReadOnlyList<Item> items, CancellationToken cancellationToken)
     {
         foreach (var item in items)
         {
-            if (item.QueueLockKey is not null)
+            if (item.QueueLockKey is null)
+            {
+                continue;
+            }
+
+            try
             {
                 await locks.ReleaseAsync(item.QueueLockKey, item.Id, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is BackendUnavailableException or OperationCanceledException)
+            {
+                _uncertain.Add(item.QueueLockKey, item.Id);
             }
         }
     }

@@ -42,7 +42,7 @@ public sealed class BackendServers : IAsyncLifetime
         var database = configuration[(configuration.LastIndexOf('=') + 1)..];
         var start = new System.Diagnostics.ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add("-c");
-        start.ArgumentList.Add($"for k in $(redis-cli -p {_redisPort} -n {database} --scan); do echo \"$k $(redis-cli -p {_redisPort} -n {database} type $k) pttl=$(redis-cli -p {_redisPort} -n {database} pttl $k) $(redis-cli -p {_redisPort} -n {database} hgetall $k 2>/dev/null | tr '\\n' ' ')\"; done | grep -v ':s \\|:z \\|:d ' | head -20");
+        start.ArgumentList.Add($"for k in $(redis-cli -p {_redisPort} -n {database} --scan); do echo \"$k $(redis-cli -p {_redisPort} -n {database} type $k) pttl=$(redis-cli -p {_redisPort} -n {database} pttl $k) $(redis-cli -p {_redisPort} -n {database} get $k 2>/dev/null | tr '\\n' ' ')\"; done | grep -v ':s \\|:z \\|:d ' | head -20");
         using var process = System.Diagnostics.Process.Start(start)!;
         var text = process.StandardOutput.ReadToEnd();
         process.WaitForExit();

@@ -60,6 +60,87 @@ public sealed class SoloClientTests
     }
 
     [Fact]
+    public async Task EnqueueAsync_LockReplyLostAfterTheStoreTookTheSlot_RetryIsEnqueuedNotDuplicate()
+    {
+        // The store runs the acquisition, then the connection drops before its answer arrives.
+        var locks = new ObservedLockStore(new InMemoryLockStore(TimeProvider.System));
+        var lose = true;
+        locks.Acquired = (_, _) =>
+        {
+            if (lose)
+            {
+                lose = false;
+                throw new BackendUnavailableException("test store", "connection lost before the reply");
+            }
+        };
+        await using var solo = SoloHarness.Create(t => t.Unique(u => u.Coalesce().Key(w => w.Key)), locks: locks);
+
+        await Assert.ThrowsAsync<BackendUnavailableException>(() => solo.Client.EnqueueAsync(new Work(1)));
+        var ghost = Assert.Single(await solo.LocksLeftAsync());
+        var retried = await solo.Client.EnqueueAsync(new Work(1));
+
+        Assert.Equal(EnqueueOutcome.Enqueued, retried.Outcome);
+        Assert.NotEqual(ghost.Owner, retried.TaskId);
+        var slot = Assert.Single(await solo.LocksLeftAsync());
+        Assert.Equal(retried.TaskId, slot.Owner);
+        Assert.Equal(1, (await solo.CountsAsync()).Pending);
+    }
+
+    [Fact]
+    public async Task EnqueueAsync_PublishFailsWhileTheStoreIsDown_SlotReleasedOnceTheStoreIsBack()
+    {
+        var broker = new FailingBroker(new InMemoryBroker(TimeProvider.System));
+        var locks = new ObservedLockStore(new InMemoryLockStore(TimeProvider.System));
+        var storeDown = false;
+        locks.BeforeRelease = (_, _) =>
+        {
+            if (storeDown)
+            {
+                throw new BackendUnavailableException("test store", "down");
+            }
+        };
+        await using var solo = SoloHarness.Create(t => t.Unique(u => u.UntilExecuted().Key(w => w.Key)), broker: broker, locks: locks);
+
+        broker.Fail = true;
+        storeDown = true;
+        await Assert.ThrowsAsync<IOException>(() => solo.Client.EnqueueAsync(new Work(1)));
+        var stranded = Assert.Single(await solo.LocksLeftAsync());
+        broker.Fail = false;
+        storeDown = false;
+
+        // Released by the client's retry timer without any further enqueue.
+        await SoloHarness.WaitForAsync(async () => (await solo.LocksLeftAsync()).Count == 0, $"the stranded slot of {stranded.Owner} to be released", TimeSpan.FromSeconds(10));
+        var retried = await solo.Client.EnqueueAsync(new Work(1));
+        Assert.Equal(EnqueueOutcome.Enqueued, retried.Outcome);
+    }
+
+    [Fact]
+    public async Task EnqueueAsync_ReleaseOfUncertainSlotWhoseKeyPassedToAnother_LeavesTheOtherOwner()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var locks = new ObservedLockStore(new InMemoryLockStore(time));
+        var lose = true;
+        locks.Acquired = (_, _) =>
+        {
+            if (lose)
+            {
+                lose = false;
+                throw new BackendUnavailableException("test store", "connection lost before the reply");
+            }
+        };
+        await using var solo = SoloHarness.Create(t => t.Unique(u => u.Coalesce().Key(w => w.Key).QueueSlotTtl(TimeSpan.FromMinutes(1))), time: time, locks: locks);
+
+        await Assert.ThrowsAsync<BackendUnavailableException>(() => solo.Client.EnqueueAsync(new Work(1)));
+        time.Advance(TimeSpan.FromMinutes(2));
+        var other = await locks.TryAcquireAsync("solo:{work:1}:q", "someone-else", TimeSpan.FromMinutes(5), default);
+        var next = await solo.Client.EnqueueAsync(new Work(2));
+
+        Assert.True(other.Acquired);
+        Assert.Equal(EnqueueOutcome.Enqueued, next.Outcome);
+        Assert.Equal("someone-else", (await locks.GetAsync("solo:{work:1}:q", default))?.Owner);
+    }
+
+    [Fact]
     public async Task EnqueueAsync_WithDelay_NotDeliveredBeforeAndSlotCoversTheDelay()
     {
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
