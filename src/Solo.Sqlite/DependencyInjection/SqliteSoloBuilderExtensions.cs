@@ -5,6 +5,9 @@ namespace Solo.Sqlite;
 /// <summary>Chooses the SQLite backend inside <c>services.AddSolo(solo => ...)</c>.</summary>
 public static class SqliteSoloBuilderExtensions
 {
+    // Long enough for any publish to finish; a relay that dies mid-batch delays those messages this long.
+    private static readonly TimeSpan OutboxClaimLease = TimeSpan.FromSeconds(30);
+
     /// <summary>
     /// Uses one SQLite file for both the broker (<see cref="SqliteBroker"/>) and the lock store
     /// (<see cref="SqliteLockStore"/>), replacing any chosen before. Both are singletons that share one
@@ -29,5 +32,23 @@ public static class SqliteSoloBuilderExtensions
         return builder
             .UseBroker(sp => new SqliteBroker(sp.GetRequiredKeyedService<SqliteDatabase>(key), options, sp.GetRequiredService<TimeProvider>()))
             .UseLockStore(sp => new SqliteLockStore(sp.GetRequiredKeyedService<SqliteDatabase>(key), sp.GetRequiredService<TimeProvider>()));
+    }
+
+    /// <summary>
+    /// Keeps a transactional outbox in the app's SQLite file at <paramref name="path"/>: enqueues made with
+    /// <see cref="ISoloClient.EnqueueAsync{TArgs}(TArgs, System.Data.Common.DbTransaction, EnqueueOptions?, CancellationToken)"/>
+    /// inside a transaction on that file are written to table <c>solo_outbox</c> in the transaction, and this
+    /// process's relay publishes them after the commit (within milliseconds; rows a crashed process left are
+    /// found by polling). Several processes may relay from one file; a batch is leased to one relay at a time.
+    /// </summary>
+    /// <param name="builder">The Solo builder.</param>
+    /// <param name="path">The app's database file (not necessarily Solo's own).</param>
+    /// <param name="configure">Sets the relay's options.</param>
+    /// <returns>The builder.</returns>
+    public static SoloBuilder UseSqliteOutbox(this SoloBuilder builder, string path, Action<Solo.Outbox.OutboxOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        return builder.UseOutbox(sp => new SqliteOutboxStore(path, sp.GetRequiredService<TimeProvider>(), OutboxClaimLease), configure);
     }
 }

@@ -1,8 +1,10 @@
+using System.Data.Common;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Solo.Brokers;
 using Solo.Locks;
 using Solo.Messages;
+using Solo.Outbox;
 using Solo.Tasks;
 using Solo.Uniqueness;
 
@@ -18,7 +20,9 @@ internal sealed class SoloClient(
     ILockStore locks,
     IOptions<SoloOptions> options,
     TimeProvider time,
-    IEnumerable<ISoloMiddleware> middlewares) : ISoloClient, IDisposable
+    IEnumerable<ISoloMiddleware> middlewares,
+    IEnumerable<IOutboxStore> outboxes,
+    OutboxWakeup wakeup) : ISoloClient, IDisposable
 {
     // Replace races with starts and other replacers; each lost race is retried a bounded number of times.
     private const int MaxReplaceRounds = 16;
@@ -26,6 +30,7 @@ internal sealed class SoloClient(
     private readonly SoloOptions _options = options.Value;
     private readonly ISoloMiddleware[] _middlewares = middlewares.ToArray();
     private readonly UncertainSlots _uncertain = new(locks, time);
+    private readonly IOutboxStore? _outbox = outboxes.LastOrDefault();
 
     public void Dispose() => _uncertain.Dispose();
 
@@ -39,7 +44,95 @@ internal sealed class SoloClient(
         return results[0];
     }
 
+    public async Task<EnqueueResult> EnqueueAsync<TArgs>(TArgs args, DbTransaction transaction, EnqueueOptions? options = null, CancellationToken cancellationToken = default)
+        where TArgs : notnull
+    {
+        var results = await EnqueueManyAsync([args], transaction, options, cancellationToken).ConfigureAwait(false);
+        return results[0];
+    }
+
+    public async Task<IReadOnlyList<EnqueueResult>> EnqueueManyAsync<TArgs>(IEnumerable<TArgs> args, DbTransaction transaction, EnqueueOptions? options = null, CancellationToken cancellationToken = default)
+        where TArgs : notnull
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(transaction);
+        var outbox = _outbox ?? throw new InvalidOperationException(
+            "Enqueueing inside a transaction needs a transactional outbox in the transaction's database: add UseSqliteOutbox(...), UsePostgresOutbox(...) or UseOutbox(...) to AddSolo.");
+        var items = Prepare(args, options);
+        if (items.Length == 0)
+        {
+            return [];
+        }
+
+        var messages = new OutboxMessage[items.Length];
+        for (var i = 0; i < items.Length; i++)
+        {
+            var item = items[i];
+
+            // The size limit holds at enqueue, where the caller can still act on it, not later at the relay.
+            _ = Serialize(item);
+            messages[i] = new OutboxMessage(item.Id, item.Registration.Name, item.Queue, item.ArgsJson.GetRawText(), item.UniqueKey, item.NotBefore, item.EnqueuedAt);
+        }
+
+        await outbox.WriteAsync(transaction, messages, cancellationToken).ConfigureAwait(false);
+        wakeup.WakeAfter(transaction);
+        return items.Select(i => new EnqueueResult(EnqueueOutcome.Deferred, i.Id, i.UniqueKey)).ToArray();
+    }
+
+    /// <summary>
+    /// Publishes committed outbox messages as enqueues: uniqueness is decided now, and a conflict that
+    /// would throw at a direct enqueue drops the message instead, since nobody waits for the answer.
+    /// </summary>
+    internal async Task PublishOutboxAsync(IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var items = new Item[messages.Count];
+        for (var i = 0; i < messages.Count; i++)
+        {
+            var message = messages[i];
+            var registration = registry.FindByName(message.Task) ?? throw new TaskNotRegisteredException(
+                $"The outbox holds a task named '{message.Task}', which is not registered in this process; every process that runs an outbox relay must register the tasks enqueued in transactions.");
+            var json = JsonSerializer.Deserialize<JsonElement>(message.Args);
+            var args = json.Deserialize(registration.ArgsType, _options.JsonSerializerOptions)
+                ?? throw new TaskPayloadException(registration.Name, "its outbox arguments are null.");
+            items[i] = Create(registration, message.TaskId, args, json, message.Queue, message.UniqueKey, message.NotBefore, message.EnqueuedAt, now);
+        }
+
+        foreach (var group in items.GroupBy(i => i.Registration))
+        {
+            var unique = group.Key.Unique;
+            if (unique is null || !unique.HasQueueSlot)
+            {
+                await PublishAsync(group.ToArray(), cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await EnqueueUniqueAsync(unique, group.ToArray(), cancellationToken, throwOnConflict: false).ConfigureAwait(false);
+            }
+        }
+    }
+
     public async Task<IReadOnlyList<EnqueueResult>> EnqueueManyAsync<TArgs>(IEnumerable<TArgs> args, EnqueueOptions? options = null, CancellationToken cancellationToken = default)
+        where TArgs : notnull
+    {
+        var items = Prepare(args, options);
+        if (items.Length == 0)
+        {
+            return [];
+        }
+
+        var registration = items[0].Registration;
+        var unique = registration.Unique;
+        if (unique is null || !unique.HasQueueSlot)
+        {
+            await PublishAsync(items, cancellationToken).ConfigureAwait(false);
+            return items.Select(i => new EnqueueResult(EnqueueOutcome.Enqueued, i.Id, i.UniqueKey)).ToArray();
+        }
+
+        return await EnqueueUniqueAsync(unique, items, cancellationToken, throwOnConflict: true).ConfigureAwait(false);
+    }
+
+    private Item[] Prepare<TArgs>(IEnumerable<TArgs> args, EnqueueOptions? options)
         where TArgs : notnull
     {
         ArgumentNullException.ThrowIfNull(args);
@@ -50,23 +143,10 @@ internal sealed class SoloClient(
 
         var registration = registry.GetByArgs(typeof(TArgs));
         var now = time.GetUtcNow();
-        var items = args.Select(a => Prepare(registration, a, options, now)).ToArray();
-        if (items.Length == 0)
-        {
-            return [];
-        }
-
-        var unique = registration.Unique;
-        if (unique is null || !unique.HasQueueSlot)
-        {
-            await PublishAsync(items, cancellationToken).ConfigureAwait(false);
-            return items.Select(i => new EnqueueResult(EnqueueOutcome.Enqueued, i.Id, i.UniqueKey)).ToArray();
-        }
-
-        return await EnqueueUniqueAsync(unique, items, cancellationToken).ConfigureAwait(false);
+        return args.Select(a => Prepare(registration, a, options, now)).ToArray();
     }
 
-    private async Task<IReadOnlyList<EnqueueResult>> EnqueueUniqueAsync(UniquePolicy unique, Item[] items, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<EnqueueResult>> EnqueueUniqueAsync(UniquePolicy unique, Item[] items, CancellationToken cancellationToken, bool throwOnConflict)
     {
         // A slot this client may have left behind would otherwise answer Duplicate for a task never published.
         await _uncertain.ReleaseAsync(cancellationToken).ConfigureAwait(false);
@@ -90,7 +170,7 @@ internal sealed class SoloClient(
             }
         }
 
-        if (unique.OnConflict == Conflict.Throw && conflicts.Count > 0)
+        if (throwOnConflict && unique.OnConflict == Conflict.Throw && conflicts.Count > 0)
         {
             await ReleaseAsync(toPublish, cancellationToken).ConfigureAwait(false);
             var first = conflicts[0];
@@ -248,8 +328,6 @@ internal sealed class SoloClient(
         DateTimeOffset? notBefore = options?.StartAt ?? (options?.Delay is { } delay ? now + delay : null);
         var unique = registration.Unique;
         string? uniqueKey = null;
-        string? queueLockKey = null;
-        var ttl = TimeSpan.Zero;
         if (unique is not null)
         {
             var key = options?.UniqueKey ?? unique.KeySelector?.Invoke(args);
@@ -259,16 +337,24 @@ internal sealed class SoloClient(
                 var debounced = now + unique.Window;
                 notBefore = notBefore is { } nb && nb > debounced ? nb : debounced;
             }
-
-            var wait = notBefore is { } start && start > now ? start - now : TimeSpan.Zero;
-            if (unique.HasQueueSlot)
-            {
-                queueLockKey = LockKeys.Queue(_options.LockPrefix, uniqueKey);
-                ttl = (unique.Mode == UniqueMode.Throttle ? unique.Window : unique.QueueSlotTtl) + wait;
-            }
         }
 
-        return new Item(registration, Guid.CreateVersion7().ToString("N"), args, json, options?.Queue ?? registration.Queue ?? _options.DefaultQueue, uniqueKey, queueLockKey, ttl, notBefore, now);
+        return Create(registration, Guid.CreateVersion7().ToString("N"), args, json, options?.Queue ?? registration.Queue ?? _options.DefaultQueue, uniqueKey, notBefore, now, now);
+    }
+
+    /// <summary>An item whose queue slot (if its mode has one) lasts until its start plus the slot's TTL, counted from <paramref name="now"/>.</summary>
+    private Item Create(TaskRegistration registration, string id, object args, JsonElement json, string queue, string? uniqueKey, DateTimeOffset? notBefore, DateTimeOffset enqueuedAt, DateTimeOffset now)
+    {
+        string? queueLockKey = null;
+        var ttl = TimeSpan.Zero;
+        if (registration.Unique is { HasQueueSlot: true } unique && uniqueKey is not null)
+        {
+            var wait = notBefore is { } start && start > now ? start - now : TimeSpan.Zero;
+            queueLockKey = LockKeys.Queue(_options.LockPrefix, uniqueKey);
+            ttl = (unique.Mode == UniqueMode.Throttle ? unique.Window : unique.QueueSlotTtl) + wait;
+        }
+
+        return new Item(registration, id, args, json, queue, uniqueKey, queueLockKey, ttl, notBefore, enqueuedAt);
     }
 
     private sealed class Item(TaskRegistration registration, string id, object args, JsonElement argsJson, string queue, string? uniqueKey, string? queueLockKey, TimeSpan queueSlotTtl, DateTimeOffset? notBefore, DateTimeOffset enqueuedAt)

@@ -1,8 +1,10 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Solo.Brokers;
 using Solo.InMemory;
 using Solo.Locks;
+using Solo.Outbox;
 using Solo.Tasks;
 
 namespace Solo;
@@ -53,6 +55,29 @@ public sealed class SoloBuilder
         ArgumentNullException.ThrowIfNull(factory);
         Services.RemoveAll<ILockStore>();
         Services.AddSingleton(factory);
+        return this;
+    }
+
+    /// <summary>
+    /// Uses <paramref name="factory"/>'s transactional outbox for enqueues made inside the app's database
+    /// transactions (<see cref="ISoloClient.EnqueueAsync{TArgs}(TArgs, System.Data.Common.DbTransaction, EnqueueOptions?, CancellationToken)"/>),
+    /// and runs this process's outbox relay as a hosted service. The database packages call it
+    /// (<c>UseSqliteOutbox</c>, <c>UsePostgresOutbox</c>).
+    /// </summary>
+    /// <param name="factory">Creates the outbox store (a singleton).</param>
+    /// <param name="configure">Sets the relay's options.</param>
+    public SoloBuilder UseOutbox(Func<IServiceProvider, IOutboxStore> factory, Action<OutboxOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        Services.RemoveAll<IOutboxStore>();
+        Services.AddSingleton(factory);
+        var options = Services.AddOptions<OutboxOptions>();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, OutboxRelay>());
         return this;
     }
 

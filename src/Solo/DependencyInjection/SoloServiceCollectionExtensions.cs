@@ -3,6 +3,7 @@ using Solo;
 using Solo.Brokers;
 using Solo.Client;
 using Solo.Locks;
+using Solo.Outbox;
 using Solo.Tasks;
 using Solo.Worker;
 
@@ -34,7 +35,9 @@ public static class SoloServiceCollectionExtensions
             RegisterDefaultBackend(new SoloBuilder(services, registry));
         }
 
-        services.TryAddSingleton<ISoloClient, SoloClient>();
+        services.TryAddSingleton<OutboxWakeup>();
+        services.TryAddSingleton<SoloClient>();
+        services.TryAddSingleton<ISoloClient>(sp => sp.GetRequiredService<SoloClient>());
         return services;
     }
 
