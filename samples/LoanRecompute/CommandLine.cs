@@ -69,6 +69,9 @@ internal static class CommandLine
           --loans N            loans the events are spread over (required)
           --mode MODE, --window MS   as for simulate (default: the database's, else coalesce and 50)
           --seed N             seed of the event stream (default 1)
+          --transactional      each event bumps its loan and enqueues in one transaction (Solo's
+                               outbox); the recompute is published after the commit, even if this
+                               process dies right after it. Waits for the outbox to empty before exiting
 
         verify:
           --timeout S          seconds to wait for the queue to drain (default 60); exit 1 when it does not
@@ -77,6 +80,9 @@ internal static class CommandLine
         """;
 
     private const string Commands = "simulate, worker, produce, verify";
+
+    // Options that take no value: present means true.
+    private static readonly HashSet<string> Flags = new(StringComparer.Ordinal) { "--transactional" };
 
     /// <summary>True when the arguments ask for help.</summary>
     public static bool IsHelp(IReadOnlyList<string> args) => args.Any(a => a is "-h" or "--help");
@@ -134,6 +140,7 @@ internal static class CommandLine
             ["--mode"] = (o, n, v) => o with { Requested = o.Requested with { ModeName = ParseMode(n, v) } },
             ["--window"] = (o, n, v) => o with { Requested = o.Requested with { WindowMs = ParseInt(n, v, min: 1) } },
             ["--seed"] = (o, n, v) => o with { Seed = ParseInt(n, v, min: int.MinValue) },
+            ["--transactional"] = (o, n, v) => o with { Transactional = ParseFlag(n, v) },
         });
 
     private static readonly Dictionary<string, Func<VerifyOptions, string, string, VerifyOptions>> VerifyOptionTable = WithBackend(
@@ -214,6 +221,11 @@ internal static class CommandLine
             return (name, arg[(equals + 1)..]);
         }
 
+        if (Flags.Contains(name))
+        {
+            return (name, "true");
+        }
+
         if (i + 1 >= args.Count || args[i + 1].StartsWith("--", StringComparison.Ordinal))
         {
             throw new UsageException($"option {arg} needs a value");
@@ -222,6 +234,13 @@ internal static class CommandLine
         i++;
         return (arg, args[i]);
     }
+
+    private static bool ParseFlag(string name, string value) => value switch
+    {
+        "true" => true,
+        "false" => false,
+        _ => throw new UsageException($"invalid value '{value}' for {name}: expected true or false, or the flag alone"),
+    };
 
     private static string ParseMode(string name, string value) => UniqueSettings.IsMode(value)
         ? value

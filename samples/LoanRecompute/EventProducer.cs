@@ -63,9 +63,24 @@ internal sealed class EventProducer(ILoanStore loans, ISoloClient solo, EventPla
 
     private async Task HandleEventAsync(int loanId, CancellationToken cancellationToken)
     {
-        // Commit first, then enqueue: a task that starts after this enqueue is bound to see the bump.
-        await loans.RecordEventAsync(loanId, cancellationToken);
-        var result = await EnqueueAsync(loanId, cancellationToken);
+        EnqueueResult result;
+        if (plan.Transactional)
+        {
+            // Bump and enqueue commit together; the outbox relay publishes after the commit.
+            EnqueueResult? deferred = null;
+            await loans.RecordEventAsync(
+                loanId,
+                async (transaction, ct) => deferred = await solo.EnqueueAsync(new RecomputeLoan(loanId), transaction: transaction, cancellationToken: ct),
+                cancellationToken);
+            result = deferred!;
+        }
+        else
+        {
+            // Commit first, then enqueue: a task that starts after this enqueue is bound to see the bump.
+            await loans.RecordEventAsync(loanId, cancellationToken);
+            result = await EnqueueAsync(loanId, cancellationToken);
+        }
+
         Interlocked.Increment(ref result.Outcome == EnqueueOutcome.Duplicate ? ref _duplicates : ref _enqueued);
         Interlocked.Increment(ref _produced);
     }

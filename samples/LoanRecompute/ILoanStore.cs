@@ -10,6 +10,13 @@ internal interface ILoanStore
     ValueTask<long> RecordEventAsync(int loanId, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Records an event as <see cref="RecordEventAsync(int, CancellationToken)"/> does, and runs
+    /// <paramref name="alsoInTransaction"/> in the same transaction before it commits (the enqueue of the
+    /// loan's recompute, written to Solo's outbox): both commit, or neither.
+    /// </summary>
+    ValueTask<long> RecordEventAsync(int loanId, Func<System.Data.Common.DbTransaction, CancellationToken, Task> alsoInTransaction, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Records that a run of <paramref name="taskId"/> starts now and reads the loan's version, in one step:
     /// the version read is the version at the recorded start, which is what verify relies on.
     /// </summary>

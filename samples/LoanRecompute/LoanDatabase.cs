@@ -93,6 +93,39 @@ internal sealed class LoanDatabase : IDisposable
     public Task<T> WriteAsync<T>(Func<LoanDatabase, T> work, CancellationToken cancellationToken) =>
         RunAsync("BEGIN IMMEDIATE", work, cancellationToken);
 
+    /// <summary>
+    /// Runs <paramref name="work"/> in a <c>BEGIN IMMEDIATE</c> transaction it can hand to others (Solo's
+    /// outbox writes in it), committed when the work returns and rolled back when it throws. Statements
+    /// from <see cref="Command"/> must be given the transaction; it is taken off them afterwards.
+    /// </summary>
+    public async Task<T> InAppTransactionAsync<T>(Func<LoanDatabase, SqliteTransaction, Task<T>> work, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            EnsureOpen();
+            using var transaction = _connection!.BeginTransaction(deferred: false);
+            try
+            {
+                var result = await work(this, transaction);
+                transaction.Commit();
+                return result;
+            }
+            finally
+            {
+                foreach (var command in _commands.Values)
+                {
+                    command.Transaction = null;
+                }
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     /// <summary>The prepared statement of <paramref name="sql"/>, with its parameters left from the last use. Only inside work.</summary>
     public SqliteCommand Command(string sql)
     {

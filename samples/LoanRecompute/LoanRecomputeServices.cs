@@ -27,6 +27,11 @@ internal static class LoanRecomputeServices
             }
 
             UseBackends(solo, backend, dbPath, deliveryLease);
+
+            // The app's transactions run on the loans file, so its outbox lives there. Every process that
+            // knows the task relays (producers and workers alike), so a producer killed after a commit
+            // loses nothing even if it never comes back; verify only reads.
+            solo.UseSqliteOutbox(dbPath, o => o.RunRelay = task is not null);
         });
 
         services.AddSingleton(_ => new LoanDatabase(dbPath));

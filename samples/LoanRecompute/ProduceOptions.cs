@@ -12,5 +12,8 @@ internal sealed record ProduceOptions : CommandOptions
 
     public int Seed { get; init; } = 1;
 
-    public EventPlan Plan => new(Events, Loans, Seed);
+    /// <summary>Each event's bump and enqueue in one transaction, through Solo's outbox.</summary>
+    public bool Transactional { get; init; }
+
+    public EventPlan Plan => new(Events, Loans, Seed, Transactional);
 }

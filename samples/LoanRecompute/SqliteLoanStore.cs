@@ -37,6 +37,18 @@ internal sealed class SqliteLoanStore(LoanDatabase database, WorkerIdentity work
     public async ValueTask<long> RecordEventAsync(int loanId, CancellationToken cancellationToken) =>
         await database.WriteAsync(db => (long)db.Command(RecordEventSql).Set("$loan", loanId).ExecuteScalar()!, cancellationToken);
 
+    public async ValueTask<long> RecordEventAsync(int loanId, Func<System.Data.Common.DbTransaction, CancellationToken, Task> alsoInTransaction, CancellationToken cancellationToken) =>
+        await database.InAppTransactionAsync(
+            async (db, transaction) =>
+            {
+                var command = db.Command(RecordEventSql);
+                command.Transaction = transaction;
+                var version = (long)(await command.Set("$loan", loanId).ExecuteScalarAsync(cancellationToken))!;
+                await alsoInTransaction(transaction, cancellationToken);
+                return version;
+            },
+            cancellationToken);
+
     public async ValueTask<LoanRun> StartRunAsync(int loanId, string taskId, int attempt, long? fencingToken, DateTimeOffset startedAt, CancellationToken cancellationToken) =>
         await database.WriteAsync(
             db =>

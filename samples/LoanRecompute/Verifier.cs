@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Solo;
 using Solo.Brokers;
 using Solo.Locks;
+using Solo.Outbox;
 
 namespace LoanRecompute;
 
@@ -39,7 +40,7 @@ namespace LoanRecompute;
 /// loan counts as overlapping it: verify errs towards failing.
 /// </para>
 /// </remarks>
-internal sealed class Verifier(LoanDatabase database, IBroker broker, ILockStore locks, IOptions<SoloOptions> soloOptions, TimeProvider time)
+internal sealed class Verifier(LoanDatabase database, IBroker broker, ILockStore locks, IOutboxStore outbox, IOptions<SoloOptions> soloOptions, TimeProvider time)
 {
     // Pending == 0 can be read between a producer's bursts, between a task's ack and the release of its
     // locks, or while a rescheduled message moves from a delay queue to the work queue (two counts read
@@ -104,11 +105,14 @@ internal sealed class Verifier(LoanDatabase database, IBroker broker, ILockStore
         while (true)
         {
             var counts = await broker.GetCountsAsync(_queue, cancellationToken);
+
+            // A committed enqueue still in the outbox is pending too: a relay has yet to publish it.
+            var outboxed = await outbox.CountAsync(cancellationToken);
             var (liveOpen, moved) = await database.ReadAsync(ReadRunActivity, cancellationToken);
             var now = time.GetTimestamp();
             var still = moved == progress;
             progress = moved;
-            if (counts.Pending == 0 && liveOpen == 0 && still)
+            if (counts.Pending == 0 && outboxed == 0 && liveOpen == 0 && still)
             {
                 quietSince ??= now;
                 if (time.GetElapsedTime(quietSince.Value, now) >= Quiet)
