@@ -15,8 +15,10 @@ public sealed class CrashTests(ITestOutputHelper output)
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(90);
     private static readonly TimeSpan GracefulStop = TimeSpan.FromSeconds(30);
 
-    [Fact]
-    public async Task Verify_WorkersKilledMidTaskAndRestarted_NothingLostOrStaleNoOverlapNoLocksLeft()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Verify_WorkersKilledMidTaskAndRestarted_NothingLostOrStaleNoOverlapNoLocksLeft(bool transactional)
     {
         using var directory = new TempDirectory();
         var db = directory.File("loans.db");
@@ -33,7 +35,7 @@ public sealed class CrashTests(ITestOutputHelper output)
 
         // Producers run one after another for as long as the kills go on, so the kills meet a busy queue.
         using var killsDone = new CancellationTokenSource();
-        var producing = ProduceUntilAsync(processes, db, killsDone.Token);
+        var producing = ProduceUntilAsync(processes, db, transactional, killsDone.Token);
 
         var killed = new List<RecordedRun>();
         var kills = 0;
@@ -138,6 +140,54 @@ public sealed class CrashTests(ITestOutputHelper output)
         Assert.Equal(0, (await restarted.WaitAsync(GracefulStop)).ExitCode);
     }
 
+    [Fact]
+    public async Task Verify_TransactionalProducerKilledWithCommittedEnqueuesUnpublished_RestartPublishesThemNothingLostOrStale()
+    {
+        using var directory = new TempDirectory();
+        var db = directory.File("loans.db");
+        var database = new SampleDatabase(db);
+        await using var processes = new ProcessGroup();
+
+        // No worker yet, so only the producer's own relay publishes: a kill while the outbox holds rows
+        // leaves enqueues that were committed with their loan's bump and never published.
+        var orphaned = 0L;
+        for (var attempt = 1; orphaned == 0; attempt++)
+        {
+            Assert.True(attempt <= 5, "no kill of the producer caught committed enqueues in the outbox");
+            var producer = processes.Start("produce", "--db", db, "--events", "5000", "--loans", "50", "--transactional", "--seed", Text(attempt));
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (await database.OutboxCountAsync() == 0 && !producer.HasExited && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(5);
+            }
+
+            producer.Kill();
+            orphaned = await database.OutboxCountAsync();
+            output.WriteLine($"producer {producer.Pid} killed (attempt {attempt}) with {orphaned} committed enqueue(s) in the outbox");
+        }
+
+        // The restarted producer's relay publishes what the killed one left, then its own, and exits once the outbox is empty.
+        var restarted = await SampleProcess.RunAsync(CommandTimeout, "produce", "--db", db, "--events", "200", "--loans", "50", "--transactional", "--seed", "99");
+        Assert.True(restarted.ExitCode == 0, $"restarted produce failed: {restarted}");
+        Assert.Equal(0, await database.OutboxCountAsync());
+
+        var workers = Enumerable.Range(1, 2).Select(i => processes.Start("worker", "--db", db, "--concurrency", "4", "--task-ms", "1-3", "--seed", Text(i))).ToArray();
+        var verify = await SampleProcess.RunAsync(CommandTimeout, "verify", "--db", db, "--timeout", "60");
+        output.WriteLine($"verify: {verify.StandardOutput.Trim()}\n{verify.StandardError.Trim()}");
+        var report = Json.Line(verify.StandardOutput);
+        Assert.Equal(0, Json.Long(report, "lost"));
+        Assert.Equal(0, Json.Long(report, "staleResults"));
+        Assert.Equal(1, Json.Long(report, "maxConcurrentPerKey"));
+        Assert.Equal(0, Json.Long(report, "locksLeft"));
+        Assert.True(verify.ExitCode == 0, verify.ToString());
+
+        foreach (var worker in workers)
+        {
+            await worker.TerminateAsync();
+            Assert.Equal(0, (await worker.WaitAsync(GracefulStop)).ExitCode);
+        }
+    }
+
     private static async Task ProduceAsync(string db, int seed)
     {
         var run = await SampleProcess.RunAsync(CommandTimeout, "produce", "--db", db, "--events", "1", "--loans", "1", "--seed", Text(seed));
@@ -145,12 +195,13 @@ public sealed class CrashTests(ITestOutputHelper output)
     }
 
     /// <summary>Runs producers one after another until <paramref name="stop"/>; returns the events they produced.</summary>
-    private static async Task<long> ProduceUntilAsync(ProcessGroup processes, string db, CancellationToken stop)
+    private static async Task<long> ProduceUntilAsync(ProcessGroup processes, string db, bool transactional, CancellationToken stop)
     {
         var produced = 0L;
         for (var seed = 1; !stop.IsCancellationRequested; seed++)
         {
-            var run = await processes.Start("produce", "--db", db, "--events", "1500", "--loans", "40", "--seed", Text(seed)).WaitAsync(CommandTimeout);
+            string[] args = ["produce", "--db", db, "--events", "1500", "--loans", "40", "--seed", Text(seed), .. transactional ? ["--transactional"] : Array.Empty<string>()];
+            var run = await processes.Start(args).WaitAsync(CommandTimeout);
             Assert.True(run.ExitCode == 0, $"produce failed: {run}");
             produced += Json.Long(Json.Line(run.StandardOutput), "events");
         }

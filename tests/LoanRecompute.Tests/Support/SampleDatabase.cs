@@ -90,6 +90,26 @@ internal sealed class SampleDatabase(string path)
         return text.ToString();
     }
 
+    /// <summary>Committed enqueues waiting in Solo's outbox; 0 before the outbox table exists.</summary>
+    public async Task<long> OutboxCountAsync()
+    {
+        if (!File.Exists(Path))
+        {
+            return 0;
+        }
+
+        await using var connection = await OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM sqlite_master WHERE name = 'solo_outbox'";
+        if ((long)(await command.ExecuteScalarAsync())! == 0)
+        {
+            return 0;
+        }
+
+        command.CommandText = "SELECT count(*) FROM solo_outbox";
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
     /// <summary>Runs <paramref name="sql"/> in one transaction.</summary>
     public async Task ExecuteAsync(string sql)
     {
