@@ -27,6 +27,8 @@ internal sealed class BenchHost : IAsyncDisposable
 
     public ISoloClient Client { get; }
 
+    public IServiceProvider Services => _provider;
+
     /// <param name="backend">The broker and lock store; registered as instances so the container does not dispose them.</param>
     /// <param name="log">Collects the core's warnings and errors.</param>
     /// <param name="solo">Registers the tasks and middleware.</param>

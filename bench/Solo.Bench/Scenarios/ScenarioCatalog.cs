@@ -1,3 +1,4 @@
+using Solo.Bench.Scenarios.Outbox;
 using Solo.Bench.Scenarios.Raw;
 
 namespace Solo.Bench.Scenarios;
@@ -18,7 +19,7 @@ internal static class ScenarioCatalog
             new ContentionScenario("contention", UniqueMode.Coalesce),
             new ContentionScenario("contention-until-executed", UniqueMode.UntilExecuted),
         ],
-        ["sqlite"] = [new UniqueEnqueueScenario(), new ProcessDrainScenario()],
+        ["sqlite"] = [new UniqueEnqueueScenario(), new ProcessDrainScenario(), new OutboxScenario(b => new SqliteAppDatabase(Path.ChangeExtension(b.SqlitePath!, ".app.db")))],
         ["redis"] = [new UniqueEnqueueScenario(new RedisSetNxRawEnqueue())],
         ["rabbitmq-redis"] = [new UniqueEnqueueScenario(new RabbitMQPublishRawEnqueue()), new DrainScenario()],
         ["redis-streams"] = [new DrainScenario()],

@@ -1,0 +1,3 @@
+namespace Solo.Bench.Scenarios.Outbox;
+
+internal sealed record OutboxArgs(int LoanId);
