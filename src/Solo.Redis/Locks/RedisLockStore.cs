@@ -98,6 +98,14 @@ public sealed class RedisLockStore : ILockStore
             return results;
         }
 
+        // The common single enqueue needs no grouping by slot.
+        if (requests.Count == 1)
+        {
+            var reply = await _backend.EvaluateAsync(LockScripts.TryAcquire, [Key(requests[0].Key)], [requests[0].Owner, ttls[0]]).ConfigureAwait(false);
+            results[0] = ToResult((RedisResult[])reply!, 0);
+            return results;
+        }
+
         var groups = new Dictionary<int, List<int>>();
         for (var i = 0; i < requests.Count; i++)
         {

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Solo.Brokers;
@@ -71,7 +72,7 @@ internal sealed class SoloClient(
 
             // The size limit holds at enqueue, where the caller can still act on it, not later at the relay.
             _ = Serialize(item);
-            messages[i] = new OutboxMessage(item.Id, item.Registration.Name, item.Queue, item.ArgsJson.GetRawText(), item.UniqueKey, item.NotBefore, item.EnqueuedAt);
+            messages[i] = new OutboxMessage(item.Id, item.Registration.Name, item.Queue, Encoding.UTF8.GetString(item.ArgsJson), item.UniqueKey, item.NotBefore, item.EnqueuedAt);
         }
 
         await outbox.WriteAsync(transaction, messages, cancellationToken).ConfigureAwait(false);
@@ -92,8 +93,8 @@ internal sealed class SoloClient(
             var message = messages[i];
             var registration = registry.FindByName(message.Task) ?? throw new TaskNotRegisteredException(
                 $"The outbox holds a task named '{message.Task}', which is not registered in this process; every process that runs an outbox relay must register the tasks enqueued in transactions.");
-            var json = JsonSerializer.Deserialize<JsonElement>(message.Args);
-            var args = json.Deserialize(registration.ArgsType, _options.JsonSerializerOptions)
+            var json = Encoding.UTF8.GetBytes(message.Args);
+            var args = JsonSerializer.Deserialize(json, registration.ArgsType, _options.JsonSerializerOptions)
                 ?? throw new TaskPayloadException(registration.Name, "its outbox arguments are null.");
             items[i] = Create(registration, message.TaskId, args, json, message.Queue, message.UniqueKey, message.NotBefore, message.EnqueuedAt, now);
         }
@@ -303,7 +304,7 @@ internal sealed class SoloClient(
 
     private byte[] Serialize(Item item)
     {
-        var body = EnvelopeSerializer.Serialize(new Envelope(item.Id, item.Registration.Name, item.ArgsJson, item.UniqueKey, 1, item.EnqueuedAt, item.Fence));
+        var body = EnvelopeSerializer.Serialize(item.Id, item.Registration.Name, item.UniqueKey, item.EnqueuedAt, item.Fence, item.ArgsJson);
         if (body.Length > _options.MaxPayloadBytes)
         {
             throw new TaskPayloadException(item.Registration.Name, $"the message is {body.Length} bytes, over the limit of {_options.MaxPayloadBytes} bytes (SoloOptions.MaxPayloadBytes).");
@@ -315,10 +316,10 @@ internal sealed class SoloClient(
     private Item Prepare(TaskRegistration registration, object args, EnqueueOptions? options, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(args);
-        JsonElement json;
+        byte[] json;
         try
         {
-            json = JsonSerializer.SerializeToElement(args, registration.ArgsType, _options.JsonSerializerOptions);
+            json = JsonSerializer.SerializeToUtf8Bytes(args, registration.ArgsType, _options.JsonSerializerOptions);
         }
         catch (Exception ex) when (ex is NotSupportedException or JsonException or InvalidOperationException)
         {
@@ -343,7 +344,7 @@ internal sealed class SoloClient(
     }
 
     /// <summary>An item whose queue slot (if its mode has one) lasts until its start plus the slot's TTL, counted from <paramref name="now"/>.</summary>
-    private Item Create(TaskRegistration registration, string id, object args, JsonElement json, string queue, string? uniqueKey, DateTimeOffset? notBefore, DateTimeOffset enqueuedAt, DateTimeOffset now)
+    private Item Create(TaskRegistration registration, string id, object args, byte[] json, string queue, string? uniqueKey, DateTimeOffset? notBefore, DateTimeOffset enqueuedAt, DateTimeOffset now)
     {
         string? queueLockKey = null;
         var ttl = TimeSpan.Zero;
@@ -357,7 +358,7 @@ internal sealed class SoloClient(
         return new Item(registration, id, args, json, queue, uniqueKey, queueLockKey, ttl, notBefore, enqueuedAt);
     }
 
-    private sealed class Item(TaskRegistration registration, string id, object args, JsonElement argsJson, string queue, string? uniqueKey, string? queueLockKey, TimeSpan queueSlotTtl, DateTimeOffset? notBefore, DateTimeOffset enqueuedAt)
+    private sealed class Item(TaskRegistration registration, string id, object args, byte[] argsJson, string queue, string? uniqueKey, string? queueLockKey, TimeSpan queueSlotTtl, DateTimeOffset? notBefore, DateTimeOffset enqueuedAt)
     {
         public TaskRegistration Registration { get; } = registration;
 
@@ -365,7 +366,8 @@ internal sealed class SoloClient(
 
         public object Args { get; } = args;
 
-        public JsonElement ArgsJson { get; } = argsJson;
+        /// <summary>The arguments as UTF-8 JSON.</summary>
+        public byte[] ArgsJson { get; } = argsJson;
 
         public string Queue { get; } = queue;
 

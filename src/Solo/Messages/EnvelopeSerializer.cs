@@ -9,29 +9,36 @@ namespace Solo.Messages;
 /// </summary>
 internal static class EnvelopeSerializer
 {
-    public static byte[] Serialize(Envelope envelope)
+    public static byte[] Serialize(Envelope envelope) =>
+        Write(envelope.Id, envelope.Task, envelope.Key, envelope.Attempt, envelope.EnqueuedAt, envelope.Fence, envelope.Args, static (writer, args) => args.WriteTo(writer));
+
+    /// <summary>A first attempt's envelope around arguments already serialized (UTF-8 JSON from the serializer, so not checked again).</summary>
+    public static byte[] Serialize(string id, string task, string? key, DateTimeOffset enqueuedAt, long? fence, byte[] argsUtf8) =>
+        Write(id, task, key, 1, enqueuedAt, fence, argsUtf8, static (writer, args) => writer.WriteRawValue(args, skipInputValidation: true));
+
+    private static byte[] Write<TArgs>(string id, string task, string? key, int attempt, DateTimeOffset enqueuedAt, long? fence, TArgs args, Action<Utf8JsonWriter, TArgs> writeArgs)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var writer = new Utf8JsonWriter(buffer))
         {
             writer.WriteStartObject();
             writer.WriteNumber("v", Envelope.CurrentVersion);
-            writer.WriteString("id", envelope.Id);
-            writer.WriteString("task", envelope.Task);
-            if (envelope.Key is not null)
+            writer.WriteString("id", id);
+            writer.WriteString("task", task);
+            if (key is not null)
             {
-                writer.WriteString("key", envelope.Key);
+                writer.WriteString("key", key);
             }
 
-            writer.WriteNumber("attempt", envelope.Attempt);
-            writer.WriteNumber("enqueuedAt", envelope.EnqueuedAt.ToUnixTimeMilliseconds());
-            if (envelope.Fence is { } fence)
+            writer.WriteNumber("attempt", attempt);
+            writer.WriteNumber("enqueuedAt", enqueuedAt.ToUnixTimeMilliseconds());
+            if (fence is { } value)
             {
-                writer.WriteNumber("fence", fence);
+                writer.WriteNumber("fence", value);
             }
 
             writer.WritePropertyName("args");
-            envelope.Args.WriteTo(writer);
+            writeArgs(writer, args);
             writer.WriteEndObject();
         }
 
