@@ -1,0 +1,57 @@
+namespace Solo.Postgres.Brokers;
+
+/// <summary>
+/// Wakes the receivers of this process that wait on a queue when a message is published to it: by this
+/// process directly after its commit, by other processes through the <see cref="QueueListener"/>.
+/// </summary>
+internal sealed class QueueSignals
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, TaskCompletionSource> _waiting = new(StringComparer.Ordinal);
+
+    /// <summary>A task that completes at the next <see cref="Published"/> of <paramref name="queue"/> (or <see cref="PublishedAnywhere"/>).</summary>
+    public Task WhenPublished(string queue)
+    {
+        lock (_gate)
+        {
+            if (!_waiting.TryGetValue(queue, out var signal))
+            {
+                signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _waiting.Add(queue, signal);
+            }
+
+            return signal.Task;
+        }
+    }
+
+    /// <summary>Call once messages of <paramref name="queue"/> were committed.</summary>
+    public void Published(string queue)
+    {
+        TaskCompletionSource? signal;
+        lock (_gate)
+        {
+            if (!_waiting.Remove(queue, out signal))
+            {
+                return;
+            }
+        }
+
+        signal.TrySetResult();
+    }
+
+    /// <summary>Wakes every waiting receiver, e.g. when notifications may have been missed.</summary>
+    public void PublishedAnywhere()
+    {
+        TaskCompletionSource[] signals;
+        lock (_gate)
+        {
+            signals = [.. _waiting.Values];
+            _waiting.Clear();
+        }
+
+        foreach (var signal in signals)
+        {
+            signal.TrySetResult();
+        }
+    }
+}

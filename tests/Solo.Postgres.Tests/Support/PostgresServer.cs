@@ -1,0 +1,211 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Npgsql;
+
+namespace Solo.Postgres.Tests.Support;
+
+/// <summary>
+/// A private PostgreSQL cluster on 127.0.0.1 and a free port, its data in a temporary folder, run through
+/// <c>scripts/servers/postgres.sh</c> (trust authentication, user <c>postgres</c>, database <c>solo</c>).
+/// <see cref="Shared"/> is the one cluster of the test run, started on first use and stopped when the test
+/// process exits; tests that stop or restart a server start their own with <see cref="Start"/>.
+/// </summary>
+public sealed class PostgresServer : IDisposable
+{
+    private static readonly Lazy<PostgresServer> SharedServer = new(StartShared);
+    private const string Owner = "solo-test-owner";
+    private bool _disposed;
+
+    private PostgresServer(string directory, int port)
+    {
+        Directory = directory;
+        Port = port;
+    }
+
+    /// <summary>The cluster every test that leaves it running shares.</summary>
+    public static PostgresServer Shared => SharedServer.Value;
+
+    public string Directory { get; }
+
+    public int Port { get; }
+
+    /// <summary>
+    /// The connection string of a database on this server; short timeouts, so that a test against a stopped
+    /// server fails in seconds, as an app would configure it.
+    /// </summary>
+    public string ConnectionString(string database = "solo") =>
+        $"Host=127.0.0.1;Port={Port.ToString(CultureInfo.InvariantCulture)};Username=postgres;Database={database};Timeout=5;Command Timeout=30";
+
+    /// <summary>Starts a cluster of its own.</summary>
+    public static PostgresServer Start()
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var directory = Path.Combine(Path.GetTempPath(), $"solo-postgres-{Guid.NewGuid():N}");
+            var server = new PostgresServer(directory, FreePort());
+            try
+            {
+                server.Run("start");
+                // Read by SweepOrphans of a later run, should this process die without stopping the server.
+                File.WriteAllText(Path.Combine(directory, Owner), $"{Environment.ProcessId} {server.Port}");
+                return server;
+            }
+            catch (InvalidOperationException) when (attempt < 3)
+            {
+                // The port was taken between finding it free and binding it; try another.
+                server.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Creates an empty database on this server and returns its connection string.</summary>
+    public async Task<string> CreateDatabaseAsync()
+    {
+        var name = $"solo_test_{Guid.NewGuid():N}";
+        await using var connection = new NpgsqlConnection(ConnectionString("postgres") + ";Pooling=false");
+        await connection.OpenAsync();
+        // template0 is never connected to, so concurrent CREATE DATABASEs do not trip over each other.
+        await using var command = new NpgsqlCommand($"CREATE DATABASE \"{name}\" TEMPLATE template0", connection);
+        await command.ExecuteNonQueryAsync();
+        return ConnectionString(name);
+    }
+
+    /// <summary>Drops the database that <paramref name="connectionString"/> names, ending its connections.</summary>
+    public async Task DropDatabaseAsync(string connectionString)
+    {
+        var name = new NpgsqlConnectionStringBuilder(connectionString).Database;
+        await using var connection = new NpgsqlConnection(ConnectionString("postgres") + ";Pooling=false");
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Shuts the server down (fast mode: connections are ended, data is kept).</summary>
+    public void Stop() => Run("stop");
+
+    /// <summary>Starts the stopped server again on the same port and folder.</summary>
+    public void StartAgain() => Run("start");
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        try
+        {
+            Run("stop");
+        }
+        finally
+        {
+            try
+            {
+                System.IO.Directory.Delete(Directory, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+    }
+
+    private static PostgresServer StartShared()
+    {
+        SweepOrphans();
+        var server = Start();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            NpgsqlConnection.ClearAllPools();
+            server.Dispose();
+        };
+        return server;
+    }
+
+    /// <summary>
+    /// Stops the servers that earlier test processes started and could not stop (they were killed), found
+    /// by the owner file in their folder naming a process that no longer runs.
+    /// </summary>
+    private static void SweepOrphans()
+    {
+        foreach (var directory in System.IO.Directory.EnumerateDirectories(Path.GetTempPath(), "solo-postgres-*"))
+        {
+            string[] fields;
+            try
+            {
+                fields = File.ReadAllText(Path.Combine(directory, Owner)).Split(' ');
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+            catch (UnauthorizedAccessException)
+            {
+                continue;
+            }
+
+            if (fields.Length != 2 || !int.TryParse(fields[0], CultureInfo.InvariantCulture, out var pid)
+                || !int.TryParse(fields[1], CultureInfo.InvariantCulture, out var port) || IsRunning(pid))
+            {
+                continue;
+            }
+
+            using var orphan = new PostgresServer(directory, port);
+        }
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Solo.slnx")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"No Solo.slnx above {AppContext.BaseDirectory}.");
+    }
+
+    private void Run(string command)
+    {
+        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(RepositoryRoot(), "scripts", "servers", "postgres.sh"));
+        start.ArgumentList.Add(command);
+        start.ArgumentList.Add(Directory);
+        start.ArgumentList.Add(Port.ToString(CultureInfo.InvariantCulture));
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"postgres.sh {command} on port {Port} failed ({process.ExitCode}): {stderr.Result}");
+        }
+    }
+}
