@@ -53,6 +53,24 @@ public static class PostgresSoloBuilderExtensions
         return builder.UseLockStore(sp => new PostgresLockStore(sp.GetRequiredService<PostgresDatabasePool>().Get(connectionString, options)));
     }
 
+    /// <summary>
+    /// Keeps a transactional outbox in the app's PostgreSQL database: enqueues made with
+    /// <see cref="ISoloClient.EnqueueAsync{TArgs}(TArgs, System.Data.Common.DbTransaction, EnqueueOptions?, CancellationToken)"/>
+    /// inside an <c>NpgsqlTransaction</c> on that database are written to table <c>solo_outbox</c> in the
+    /// transaction, and this process's relay publishes them after the commit. A commit in any process wakes
+    /// every relay through <c>LISTEN/NOTIFY</c>; relays share the work with <c>FOR UPDATE SKIP LOCKED</c>.
+    /// </summary>
+    /// <param name="builder">The Solo builder.</param>
+    /// <param name="connectionString">The app's database (not necessarily the one of Solo's broker or locks).</param>
+    /// <param name="configure">Sets the relay's options.</param>
+    /// <param name="storage">Sets the schema and table prefix of the outbox table (defaults: <c>public</c>, <c>solo_</c>).</param>
+    /// <returns>The builder.</returns>
+    public static SoloBuilder UsePostgresOutbox(this SoloBuilder builder, string connectionString, Action<Solo.Outbox.OutboxOptions>? configure = null, Action<PostgresOptions>? storage = null)
+    {
+        var options = Register(builder, connectionString, storage);
+        return builder.UseOutbox(sp => new PostgresOutboxStore(sp.GetRequiredService<PostgresDatabasePool>().Get(connectionString, options), ownsDatabase: false), configure);
+    }
+
     private static PostgresOptions Register(SoloBuilder builder, string connectionString, Action<PostgresOptions>? configure)
     {
         ArgumentNullException.ThrowIfNull(builder);

@@ -9,6 +9,7 @@ internal static class PostgresMigrations
     public static IReadOnlyList<PostgresMigration> All { get; } =
     [
         new(1, "broker and lock store", BrokerAndLocks),
+        new(2, "transactional outbox", Outbox),
     ];
 
     /// <summary>The version a database has once every migration ran.</summary>
@@ -25,6 +26,21 @@ internal static class PostgresMigrations
     // treats them as absent. Their keys sort bytewise ("C"), so a prefix is one range of the primary key.
     // Fencing tokens come from one sequence, which never goes back (not even on rollback), so a key's
     // tokens keep growing after its row is deleted and across server restarts.
+    // Rows are written by the app's transactions and deleted by the relay that published them; claims are
+    // row locks (FOR UPDATE SKIP LOCKED) held by the relay's transaction, so no claim column is needed.
+    private static string Outbox(PostgresNames n) => $"""
+        CREATE TABLE {n.Outbox} (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            task_id text NOT NULL,
+            task text NOT NULL,
+            queue text NOT NULL,
+            args text NOT NULL,
+            unique_key text,
+            not_before timestamptz,
+            enqueued_at timestamptz NOT NULL
+        );
+        """;
+
     private static string BrokerAndLocks(PostgresNames n) => $"""
         CREATE TABLE {n.Messages} (
             seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

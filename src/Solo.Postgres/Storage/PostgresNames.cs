@@ -23,11 +23,10 @@ internal sealed class PostgresNames
         Locks = Table("locks");
         FencingTokens = Table("fencing_tokens");
         Migrations = Table("schema_migrations");
+        Outbox = Table("outbox");
         var channel = $"{schema}.{prefix}messages";
-        // A long schema and prefix would overflow the limit; a hash keeps the channel apart from other installations.
-        Channel = channel.Length <= MaxIdentifierLength
-            ? channel
-            : "solo_" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(channel)).AsSpan(0, 16));
+        Channel = ChannelName(channel);
+        OutboxChannel = ChannelName($"{schema}.{prefix}outbox");
     }
 
     public string Schema { get; }
@@ -47,6 +46,15 @@ internal sealed class PostgresNames
 
     public string Migrations { get; }
 
+    /// <summary>The transactional outbox's table.</summary>
+    public string Outbox { get; }
+
+    /// <summary>The notification channel of outbox commits, as <c>pg_notify</c> takes it.</summary>
+    public string OutboxChannel { get; }
+
+    /// <summary>The outbox channel as <c>LISTEN</c> takes it.</summary>
+    public string QuotedOutboxChannel => Quote(OutboxChannel);
+
     /// <summary>The notification channel of publishes, as <c>pg_notify</c> takes it (unquoted text).</summary>
     public string Channel { get; }
 
@@ -55,6 +63,11 @@ internal sealed class PostgresNames
 
     /// <summary>An index or constraint name: unqualified, since PostgreSQL puts it in its table's schema.</summary>
     public string Local(string name) => Quote(Prefix + name);
+
+    // A long schema and prefix would overflow the limit; a hash keeps the channel apart from other installations.
+    private static string ChannelName(string channel) => channel.Length <= MaxIdentifierLength
+        ? channel
+        : "solo_" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(channel)).AsSpan(0, 16));
 
     private static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 

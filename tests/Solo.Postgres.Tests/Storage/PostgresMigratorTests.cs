@@ -10,15 +10,15 @@ public sealed class PostgresMigratorTests
     private static readonly PostgresNames DefaultNames = new("public", "solo_");
 
     [Fact]
-    public async Task MigrateAsync_EmptyDatabase_CreatesEveryObjectAndRecordsVersionOne()
+    public async Task MigrateAsync_EmptyDatabase_CreatesEveryObjectAndRecordsEveryVersion()
     {
         var connectionString = await FreshDatabase.CreateAsync();
         await using var connection = await OpenAsync(connectionString);
 
         var applied = await PostgresMigrator.MigrateAsync(connection, DefaultNames, PostgresMigrations.All, default);
 
-        Assert.Equal([1], applied);
-        foreach (var name in new[] { "solo_messages", "solo_dead_letters", "solo_locks", "solo_fencing_tokens", "solo_schema_migrations" })
+        Assert.Equal(PostgresMigrations.All.Select(m => m.Version), applied);
+        foreach (var name in new[] { "solo_messages", "solo_dead_letters", "solo_locks", "solo_fencing_tokens", "solo_outbox", "solo_schema_migrations" })
         {
             Assert.True(await ScalarAsync<bool>(connection, $"SELECT to_regclass('public.{name}') IS NOT NULL"), $"{name} was not created");
         }
@@ -36,7 +36,7 @@ public sealed class PostgresMigratorTests
         var again = await PostgresMigrator.MigrateAsync(connection, DefaultNames, PostgresMigrations.All, default);
 
         Assert.Empty(again);
-        Assert.Equal(1L, await ScalarAsync<long>(connection, "SELECT count(*) FROM solo_schema_migrations"));
+        Assert.Equal(PostgresMigrations.All.Count, await ScalarAsync<long>(connection, "SELECT count(*) FROM solo_schema_migrations"));
     }
 
     [Fact]
@@ -48,8 +48,8 @@ public sealed class PostgresMigratorTests
         {
             var applied = await Task.WhenAll(connections.Select(c => Task.Run(() => PostgresMigrator.MigrateAsync(c, DefaultNames, PostgresMigrations.All, default))));
 
-            Assert.Equal([1], applied.SelectMany(a => a));
-            Assert.Equal(1L, await ScalarAsync<long>(connections[0], "SELECT count(*) FROM solo_schema_migrations"));
+            Assert.Equal(PostgresMigrations.All.Select(m => m.Version), applied.SelectMany(a => a));
+            Assert.Equal(PostgresMigrations.All.Count, await ScalarAsync<long>(connections[0], "SELECT count(*) FROM solo_schema_migrations"));
         }
         finally
         {
@@ -75,7 +75,7 @@ public sealed class PostgresMigratorTests
 
             Assert.Equal(4, (await brokers[0].GetCountsAsync("q", default)).Ready);
             await using var connection = await OpenAsync(connectionString);
-            Assert.Equal(1L, await ScalarAsync<long>(connection, "SELECT count(*) FROM solo_fresh.solo_schema_migrations"));
+            Assert.Equal(PostgresMigrations.All.Count, await ScalarAsync<long>(connection, "SELECT count(*) FROM solo_fresh.solo_schema_migrations"));
         }
         finally
         {
@@ -97,11 +97,11 @@ public sealed class PostgresMigratorTests
         var connectionString = await FreshDatabase.CreateAsync();
         await using var connection = await OpenAsync(connectionString);
         await PostgresMigrator.MigrateAsync(connection, DefaultNames, PostgresMigrations.All, default);
-        PostgresMigration[] extended = [.. PostgresMigrations.All, new(2, "test table", n => $"CREATE TABLE {n.QuotedSchema}.\"{n.Prefix}extra\" (id integer)")];
+        PostgresMigration[] extended = [.. PostgresMigrations.All, new(PostgresMigrations.Latest + 1, "test table", n => $"CREATE TABLE {n.QuotedSchema}.\"{n.Prefix}extra\" (id integer)")];
 
         var applied = await PostgresMigrator.MigrateAsync(connection, DefaultNames, extended, default);
 
-        Assert.Equal([2], applied);
+        Assert.Equal([PostgresMigrations.Latest + 1], applied);
         Assert.True(await ScalarAsync<bool>(connection, "SELECT to_regclass('public.solo_extra') IS NOT NULL"));
         // The older list still runs against the newer database: it finds every version it knows.
         Assert.Empty(await PostgresMigrator.MigrateAsync(connection, DefaultNames, PostgresMigrations.All, default));
