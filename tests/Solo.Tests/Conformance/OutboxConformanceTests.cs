@@ -143,6 +143,26 @@ public abstract class OutboxConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Relay_RelayAndBrokerDownTogether_EverythingPublishedOnceWhenBothReturn()
+    {
+        var writer = await StartAppAsync(runRelay: false);
+        var ids = await CommitManyAsync(writer, Enumerable.Range(0, 30));
+        Broker.Down = true;
+
+        // A relay starts while the broker is down, fails to publish, and goes down itself.
+        var doomed = await StartAppAsync(pollInterval: TimeSpan.FromMilliseconds(50));
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        await doomed.DisposeAsync();
+        var heldWhileDown = await writer.Store.CountAsync(default);
+        Broker.Down = false;
+        var relay = await StartAppAsync(pollInterval: TimeSpan.FromMilliseconds(50));
+
+        Assert.Equal(30, heldWhileDown);
+        await WaitUntilPublishedAsync(relay, ids, TimeSpan.FromSeconds(30));
+        Assert.All(ids, id => Assert.Equal(1, Broker.Publishes[id]));
+    }
+
+    [Fact]
     public async Task Relay_OneKeyCommittedTwice_UniquenessDecidedAtPublishOneTaskQueued()
     {
         var app = await StartAppAsync(runRelay: false);
