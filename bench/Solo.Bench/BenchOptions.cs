@@ -5,7 +5,7 @@ internal sealed class BenchOptions
 {
     public const string Usage =
         "usage: Solo.Bench [--backend NAME|all] [--scenario NAME[,NAME...]] [--quick] [--redis HOST:PORT] [--rabbitmq URI]\n" +
-        "  --backend   memory, sqlite, redis, rabbitmq-redis, redis-streams, or all (default memory)\n" +
+        "  --backend   memory, sqlite, redis, rabbitmq-redis, redis-streams, postgres, or all (default memory)\n" +
         "  --scenario  scenarios to run, repeatable or comma-separated (default: all that apply)\n" +
         "  --quick     every scenario about 10x smaller, for a smoke run\n" +
         "  --redis     a loopback Redis to use (default: a private one on a free port, stopped at the end)\n" +

@@ -29,5 +29,8 @@ internal sealed class BackendInstance(IBroker broker, ILockStore locks, string q
 
     public Uri? RabbitMQ { get; init; }
 
+    /// <summary>For the postgres backend: the database, and the table prefix of this instance's own tables.</summary>
+    public (string ConnectionString, string TablePrefix)? Postgres { get; init; }
+
     public ValueTask DisposeAsync() => cleanup?.Invoke() ?? ValueTask.CompletedTask;
 }

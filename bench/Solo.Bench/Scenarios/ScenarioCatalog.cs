@@ -23,6 +23,7 @@ internal static class ScenarioCatalog
         ["redis"] = [new UniqueEnqueueScenario(new RedisSetNxRawEnqueue())],
         ["rabbitmq-redis"] = [new UniqueEnqueueScenario(new RabbitMQPublishRawEnqueue()), new DrainScenario()],
         ["redis-streams"] = [new DrainScenario()],
+        ["postgres"] = [new UniqueEnqueueScenario(), new OutboxScenario(b => new PostgresAppDatabase(b.Postgres!.Value.ConnectionString, b.Postgres.Value.TablePrefix))],
     };
 
     public static IEnumerable<string> AllNames => ByBackend.Values.SelectMany(s => s).Select(s => s.Name).Distinct();

@@ -15,6 +15,7 @@ internal sealed class PrivateServers(string? redis, string? rabbitMQ) : IAsyncDi
     private readonly List<(string Script, string Dir, string[] Args)> _started = [];
     private string? _redis = redis;
     private string? _rabbitMQ = rabbitMQ;
+    private string? _postgres;
 
     /// <summary>True when Redis was started here, so that the bench may flush it between runs.</summary>
     public bool RedisIsPrivate { get; private set; }
@@ -47,6 +48,19 @@ internal sealed class PrivateServers(string? redis, string? rabbitMQ) : IAsyncDi
     }
 
     /// <summary>Refuses anything but loopback: the bench floods what it is pointed at.</summary>
+    /// <summary>A private PostgreSQL cluster (database <c>solo</c>, trust authentication) started on first use.</summary>
+    public async Task<string> PostgresAsync(CancellationToken cancellationToken)
+    {
+        if (_postgres is null)
+        {
+            var port = FreePort();
+            await StartAsync("postgres.sh", "postgres", [port.ToString(System.Globalization.CultureInfo.InvariantCulture)], cancellationToken);
+            _postgres = $"Host=127.0.0.1;Port={port};Username=postgres;Database=solo;Pooling=true;Maximum Pool Size=100";
+        }
+
+        return _postgres;
+    }
+
     public static void RequireLoopback(string host, string what)
     {
         var bare = host.Trim('[', ']');
