@@ -70,8 +70,11 @@ internal sealed class SoloClient(
         {
             var item = items[i];
 
-            // The size limit holds at enqueue, where the caller can still act on it, not later at the relay.
+            // The size limit holds at enqueue, where the caller can still act on it, not later at the relay; the
+            // largest fencing token the relay could add is counted, so a message accepted here always publishes.
+            item.Fence = long.MaxValue;
             _ = Serialize(item);
+            item.Fence = null;
             messages[i] = new OutboxMessage(item.Id, item.Registration.Name, item.Queue, Encoding.UTF8.GetString(item.ArgsJson), item.UniqueKey, item.NotBefore, item.EnqueuedAt);
         }
 

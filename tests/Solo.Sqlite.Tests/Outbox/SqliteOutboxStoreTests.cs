@@ -52,6 +52,20 @@ public sealed class SqliteOutboxStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task EnqueueAsync_MessageOverTheSizeLimit_ThrowsAtEnqueueAndWritesNothing()
+    {
+        await using var provider = Build(s => s.UseSqliteOutbox(_app.Path).Configure(o => o.MaxPayloadBytes = 120));
+        await using var connection = await OpenAsync(_app.Path);
+        await using var transaction = await connection.BeginTransactionAsync();
+
+        var ex = await Assert.ThrowsAsync<TaskPayloadException>(() => provider.GetRequiredService<ISoloClient>().EnqueueAsync(new Work(1, int.MaxValue), transaction: transaction));
+        await transaction.CommitAsync();
+
+        Assert.Contains("over the limit of 120 bytes", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(0, await provider.GetRequiredService<IOutboxStore>().CountAsync(default));
+    }
+
+    [Fact]
     public async Task ClaimAsync_FileWithoutTheTable_CreatesItAndRecordsTheSchemaVersion()
     {
         await using var store = new SqliteOutboxStore(_app.Path, TimeProvider.System, TimeSpan.FromSeconds(30));
