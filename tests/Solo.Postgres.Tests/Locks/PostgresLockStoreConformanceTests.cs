@@ -12,6 +12,8 @@ public sealed class PostgresLockStoreConformanceTests(FreshDatabase database) : 
 
     protected override TimeSpan Margin => TimeSpan.FromMilliseconds(200);
 
+    protected override bool ListsInOrdinalKeyOrder => true;
+
     protected override ValueTask<ILockStore> CreateLockStoreAsync(TimeProvider timeProvider) =>
         ValueTask.FromResult<ILockStore>(new PostgresLockStore(database.ConnectionString));
 }

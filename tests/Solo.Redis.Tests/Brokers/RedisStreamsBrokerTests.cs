@@ -129,20 +129,6 @@ public sealed class RedisStreamsBrokerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task RequeueAsync_ToAnotherQueue_MovesTheMessage()
-    {
-        var broker = NewBroker(TimeSpan.FromMinutes(1));
-        await broker.PublishAsync([new OutgoingMessage("m1", "from", Body("x"))], default);
-        var delivery = Assert.Single(await broker.ReceiveAsync("from", 1, Wait, default));
-
-        await delivery.RequeueAsync(new OutgoingMessage("m1", "to", Body("y")), default);
-
-        Assert.Equal(default, await broker.GetCountsAsync("from", default));
-        var moved = Assert.Single(await broker.ReceiveAsync("to", 1, Wait, default));
-        Assert.Equal(Body("y"), moved.Body.ToArray());
-    }
-
-    [Fact]
     public async Task DisposeAsync_ConsumerHoldsNothing_LeavesTheGroup()
     {
         var idle = NewBroker(TimeSpan.FromMinutes(1));

@@ -9,8 +9,13 @@ public sealed class SqliteLockStoreConformanceTests : LockStoreConformanceTests,
 {
     private readonly TempDatabase _file = new();
 
+    protected override bool ListsInOrdinalKeyOrder => true;
+
     protected override ValueTask<ILockStore> CreateLockStoreAsync(TimeProvider timeProvider) =>
         ValueTask.FromResult<ILockStore>(new SqliteLockStore(_file.Options(), timeProvider));
+
+    protected override async ValueTask<long?> CountStoredLocksAsync(ILockStore store) =>
+        await ((SqliteLockStore)store).CountRowsAsync(default);
 
     public void Dispose() => _file.Dispose();
 }

@@ -533,6 +533,92 @@ public abstract class BrokerConformanceTests : IAsyncLifetime
         Assert.Equal(default, await broker.GetCountsAsync(queue, default));
     }
 
+    [Fact]
+    public async Task PublishAsync_BatchWithAnInvalidMessage_ThrowsAndStoresNone()
+    {
+        var broker = await NewBrokerAsync(LongLease);
+        var queue = NewQueue();
+
+        await Assert.ThrowsAsync<ArgumentException>(async () =>
+            await broker.PublishAsync([new OutgoingMessage("m1", queue, Body("a")), new OutgoingMessage("m2", "", Body("b"))], default));
+
+        Assert.Equal(default, await broker.GetCountsAsync(queue, default));
+        await AssertNothingToReceiveAsync(broker, queue);
+    }
+
+    [Fact]
+    public async Task PublishAsync_BufferChangedAfterwards_DeliversThePublishedBytes()
+    {
+        var broker = await NewBrokerAsync(LongLease);
+        var queue = NewQueue();
+        var buffer = new byte[] { 9, 1, 2, 3, 9 };
+
+        await broker.PublishAsync([new OutgoingMessage("m1", queue, buffer.AsMemory(1, 3))], default);
+        buffer[1] = 99;
+
+        Assert.Equal([1, 2, 3], Assert.Single(await ReceiveExactlyAsync(broker, queue, 1)).Body.ToArray());
+    }
+
+    [Fact]
+    public async Task ReceiveAsync_InvalidArguments_Throw()
+    {
+        var broker = await NewBrokerAsync(LongLease);
+        var queue = NewQueue();
+
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await broker.ReceiveAsync(queue, 0, TimeSpan.Zero, default));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await broker.ReceiveAsync(queue, 1, TimeSpan.FromSeconds(-2), default));
+        await Assert.ThrowsAsync<ArgumentException>(async () => await broker.ReceiveAsync("", 1, TimeSpan.Zero, default));
+    }
+
+    [Fact]
+    public async Task ReceiveAsync_CancelledWhileWaiting_ThrowsPromptlyAndLosesNothing()
+    {
+        var broker = await NewBrokerAsync(LongLease);
+        var queue = NewQueue();
+        using var cancel = new CancellationTokenSource();
+
+        var receive = broker.ReceiveAsync(queue, 1, Timeout.InfiniteTimeSpan, cancel.Token).AsTask();
+        await Task.Delay(100);
+        await cancel.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => receive.WaitAsync(TimeSpan.FromSeconds(2)));
+        await broker.PublishAsync([new OutgoingMessage("m1", queue, Body("a"))], default);
+        Assert.Equal("m1", Assert.Single(await ReceiveExactlyAsync(broker, queue, 1)).MessageId);
+    }
+
+    [Fact]
+    public async Task RequeueAsync_ReplacementForAnotherQueue_MovesTheMessageThere()
+    {
+        var broker = await NewBrokerAsync(LongLease);
+        var queue = NewQueue();
+        var other = NewQueue();
+        await broker.PublishAsync([new OutgoingMessage("m1", queue, Body("a"))], default);
+        var delivery = Assert.Single(await ReceiveExactlyAsync(broker, queue, 1));
+
+        await delivery.RequeueAsync(new OutgoingMessage("m1", other, Body("b")), default);
+
+        Assert.Equal(default, await broker.GetCountsAsync(queue, default));
+        await AssertNothingToReceiveAsync(broker, queue);
+        var moved = Assert.Single(await ReceiveExactlyAsync(broker, other, 1));
+        Assert.Equal(other, moved.Queue);
+        Assert.Equal("m1", moved.MessageId);
+        Assert.Equal(Body("b"), moved.Body.ToArray());
+    }
+
+    [Fact]
+    public async Task RequeueAsync_InvalidReplacement_ThrowsAndKeepsTheDelivery()
+    {
+        var broker = await NewBrokerAsync(LongLease);
+        var queue = NewQueue();
+        await broker.PublishAsync([new OutgoingMessage("m1", queue, Body("a"))], default);
+        var delivery = Assert.Single(await ReceiveExactlyAsync(broker, queue, 1));
+
+        await Assert.ThrowsAsync<ArgumentException>(async () => await delivery.RequeueAsync(new OutgoingMessage("m1", "", Body("a")), default));
+
+        Assert.Equal(new QueueCounts(0, 0, 1, 0), await broker.GetCountsAsync(queue, default));
+        Assert.True(await delivery.RenewAsync(default));
+    }
+
     protected static byte[] Body(string text) => System.Text.Encoding.UTF8.GetBytes(text);
 
     protected static string NewQueue() => $"conformance-{Guid.NewGuid():N}";

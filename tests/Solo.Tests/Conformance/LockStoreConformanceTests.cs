@@ -36,6 +36,12 @@ public abstract class LockStoreConformanceTests : IAsyncLifetime
     /// <summary>How far a time the store reports may be from the test's clock (stores on a server use their own).</summary>
     protected virtual TimeSpan ClockTolerance => SupportsFakeTime ? TimeSpan.Zero : TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// True when <see cref="ILockStore.ListAsync"/> returns locks in ordinal order of their keys. Not a promise
+    /// of <see cref="ILockStore"/>: a store may list them as it finds them (Redis lists in SCAN order).
+    /// </summary>
+    protected virtual bool ListsInOrdinalKeyOrder => false;
+
     protected TimeProvider Time { get; private set; } = TimeProvider.System;
 
     /// <summary>The fake clock, for tests of backends that <see cref="SupportsFakeTime"/>.</summary>
@@ -225,6 +231,7 @@ public abstract class LockStoreConformanceTests : IAsyncLifetime
         Assert.True(await store.ReleaseAsync(key, "owner-1", default));
 
         Assert.Null(await store.GetAsync(key, default));
+        await AssertNothingStoredAsync(store);
         Assert.True((await store.TryAcquireAsync(key, "owner-2", LongTtl, default)).Acquired);
         Assert.False(await store.ReleaseAsync(Key("never-taken"), "owner-1", default));
     }
@@ -417,6 +424,51 @@ public abstract class LockStoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ListAsync_SeveralLocks_ListsEachOnce()
+    {
+        var store = await NewStoreAsync();
+        string[] names = ["b", "C", "a", "c", "\uFF21", "\U0001F600"];
+        foreach (var name in names)
+        {
+            await store.TryAcquireAsync(Key(name), "owner", LongTtl, default);
+        }
+
+        var keys = (await ListAsync(store, Prefix)).Select(l => l.Key[Prefix.Length..]).ToList();
+
+        Assert.Equal(names.Order(StringComparer.Ordinal), keys.Order(StringComparer.Ordinal));
+        if (ListsInOrdinalKeyOrder)
+        {
+            Assert.Equal(["C", "a", "b", "c", "\U0001F600", "\uFF21"], keys);
+        }
+    }
+
+    [Fact]
+    public async Task TryAcquireAndReleaseAsync_SameKeyTwice_Throws()
+    {
+        var store = await NewStoreAsync();
+
+        await Assert.ThrowsAsync<ArgumentException>(async () =>
+            await store.TryAcquireAndReleaseAsync(Key("a"), Key("a"), "owner", LongTtl, default));
+
+        await AssertNothingStoredAsync(store);
+    }
+
+    [Fact]
+    public async Task Operations_InvalidArguments_ThrowAndStoreNothing()
+    {
+        var store = await NewStoreAsync();
+
+        await Assert.ThrowsAsync<ArgumentException>(async () => await store.TryAcquireAsync("", "owner", LongTtl, default));
+        await Assert.ThrowsAsync<ArgumentException>(async () => await store.TryAcquireAsync(Key("a"), "", LongTtl, default));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await store.TryAcquireAsync(Key("a"), "owner", TimeSpan.Zero, default));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await store.RenewAsync(Key("a"), "owner", TimeSpan.FromSeconds(-1), default));
+        await Assert.ThrowsAsync<ArgumentException>(async () =>
+            await store.TryAcquireManyAsync([new LockRequest(Key("a"), "owner", LongTtl), new LockRequest("", "owner", LongTtl)], default));
+
+        await AssertNothingStoredAsync(store);
+    }
+
+    [Fact]
     public async Task TryAcquireAsync_ConcurrentOwnersRacing_NeverTwoHoldersAtOnce()
     {
         const int workers = 16;
@@ -491,6 +543,22 @@ public abstract class LockStoreConformanceTests : IAsyncLifetime
         else
         {
             await Task.Delay(span);
+        }
+    }
+
+    /// <summary>
+    /// How many locks the store keeps, live or expired, for backends whose storage a test can see;
+    /// null where it cannot (then only live locks are checked).
+    /// </summary>
+    protected virtual ValueTask<long?> CountStoredLocksAsync(ILockStore store) => ValueTask.FromResult<long?>(null);
+
+    /// <summary>No lock under this test's prefix is live and, where the store can be looked into, none is stored at all.</summary>
+    protected async Task AssertNothingStoredAsync(ILockStore store)
+    {
+        Assert.Empty(await ListAsync(store, Prefix));
+        if (await CountStoredLocksAsync(store) is { } stored)
+        {
+            Assert.Equal(0, stored);
         }
     }
 

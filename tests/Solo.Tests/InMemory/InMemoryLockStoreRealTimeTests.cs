@@ -14,6 +14,11 @@ public sealed class InMemoryLockStoreRealTimeTests : LockStoreConformanceTests
 
     protected override TimeSpan Margin => TimeSpan.FromMilliseconds(200);
 
+    protected override bool ListsInOrdinalKeyOrder => true;
+
     protected override ValueTask<ILockStore> CreateLockStoreAsync(TimeProvider timeProvider) =>
         ValueTask.FromResult<ILockStore>(new InMemoryLockStore(timeProvider));
+
+    protected override ValueTask<long?> CountStoredLocksAsync(ILockStore store) =>
+        ValueTask.FromResult<long?>(((InMemoryLockStore)store).StoredLocks);
 }
