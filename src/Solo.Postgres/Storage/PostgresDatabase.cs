@@ -1,5 +1,6 @@
 using Npgsql;
 using Solo.Postgres.Brokers;
+using Solo.Shared;
 
 namespace Solo.Postgres.Storage;
 

@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using Solo.Shared;
 
 namespace Solo.Sqlite;
 

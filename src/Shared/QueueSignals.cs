@@ -1,8 +1,9 @@
-namespace Solo.Postgres.Brokers;
+namespace Solo.Shared;
 
 /// <summary>
 /// Wakes the receivers of this process that wait on a queue when a message is published to it: by this
-/// process directly after its commit, by other processes through the <see cref="QueueListener"/>.
+/// process directly after its commit, and, for a backend that hears of other processes' publishes (a
+/// PostgreSQL listener), by them too. Shared as source by the database brokers (src/Shared).
 /// </summary>
 internal sealed class QueueSignals
 {
