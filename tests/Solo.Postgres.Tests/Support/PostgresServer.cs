@@ -1,8 +1,6 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Npgsql;
+using Solo.Tests.Support;
 
 namespace Solo.Postgres.Tests.Support;
 
@@ -44,7 +42,7 @@ public sealed class PostgresServer : IDisposable
         for (var attempt = 1; ; attempt++)
         {
             var directory = Path.Combine(Path.GetTempPath(), $"solo-postgres-{Guid.NewGuid():N}");
-            var server = new PostgresServer(directory, FreePort());
+            var server = new PostgresServer(directory, TestServers.FreePort());
             try
             {
                 server.Run("start");
@@ -150,7 +148,7 @@ public sealed class PostgresServer : IDisposable
             }
 
             if (fields.Length != 2 || !int.TryParse(fields[0], CultureInfo.InvariantCulture, out var pid)
-                || !int.TryParse(fields[1], CultureInfo.InvariantCulture, out var port) || IsRunning(pid))
+                || !int.TryParse(fields[1], CultureInfo.InvariantCulture, out var port) || TestServers.IsRunning(pid))
             {
                 continue;
             }
@@ -159,53 +157,5 @@ public sealed class PostgresServer : IDisposable
         }
     }
 
-    private static bool IsRunning(int pid)
-    {
-        try
-        {
-            using var process = Process.GetProcessById(pid);
-            return !process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Solo.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"No Solo.slnx above {AppContext.BaseDirectory}.");
-    }
-
-    private void Run(string command)
-    {
-        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(RepositoryRoot(), "scripts", "servers", "postgres.sh"));
-        start.ArgumentList.Add(command);
-        start.ArgumentList.Add(Directory);
-        start.ArgumentList.Add(Port.ToString(CultureInfo.InvariantCulture));
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"postgres.sh {command} on port {Port} failed ({process.ExitCode}): {stderr.Result}");
-        }
-    }
+    private void Run(string command) => TestServers.RunScript("postgres.sh", command, Directory, Port);
 }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
+using Solo.Tests.Support;
 
 namespace Solo.RabbitMQ.Tests.Support;
 
@@ -18,10 +17,10 @@ public sealed class RabbitMqServerFixture : IAsyncLifetime
 
     public RabbitMqServerFixture()
     {
-        _script = Path.Combine(FindRepositoryRoot(), "scripts", "servers", "rabbitmq.sh");
+        _script = Path.Combine(TestServers.RepositoryRoot(), "scripts", "servers", "rabbitmq.sh");
         _directory = Path.Combine(Path.GetTempPath(), $"solo-rabbitmq-{Guid.NewGuid():N}");
-        Port = FreePort();
-        _distributionPort = FreePort();
+        Port = TestServers.FreePort();
+        _distributionPort = TestServers.FreePort();
         // A test host that dies without disposing its fixtures must not leave the node behind.
         AppDomain.CurrentDomain.ProcessExit += (_, _) => StopAtExit();
     }
@@ -74,26 +73,6 @@ public sealed class RabbitMqServerFixture : IAsyncLifetime
         DeliveryLease = deliveryLease ?? TimeSpan.FromSeconds(30),
         RecoveryInterval = TimeSpan.FromMilliseconds(500),
     };
-
-    private static string FindRepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Solo.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"No Solo.slnx above {AppContext.BaseDirectory}: cannot find scripts/servers/rabbitmq.sh.");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private void StopAtExit()
     {

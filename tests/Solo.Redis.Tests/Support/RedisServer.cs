@@ -1,7 +1,6 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Solo.Redis.Connection;
+using Solo.Tests.Support;
 using StackExchange.Redis;
 
 namespace Solo.Redis.Tests.Support;
@@ -44,7 +43,7 @@ public sealed class RedisServer : IDisposable
         for (var attempt = 1; ; attempt++)
         {
             var directory = Path.Combine(Path.GetTempPath(), $"solo-redis-{Guid.NewGuid():N}");
-            var server = new RedisServer(directory, FreePort(), arguments);
+            var server = new RedisServer(directory, TestServers.FreePort(), arguments);
             try
             {
                 server.Run("start");
@@ -146,7 +145,7 @@ public sealed class RedisServer : IDisposable
                 continue;
             }
 
-            if (fields.Length != 2 || !int.TryParse(fields[0], out var pid) || !int.TryParse(fields[1], out var port) || IsRunning(pid))
+            if (fields.Length != 2 || !int.TryParse(fields[0], out var pid) || !int.TryParse(fields[1], out var port) || TestServers.IsRunning(pid))
             {
                 continue;
             }
@@ -155,58 +154,5 @@ public sealed class RedisServer : IDisposable
         }
     }
 
-    private static bool IsRunning(int pid)
-    {
-        try
-        {
-            using var process = Process.GetProcessById(pid);
-            return !process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Solo.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"No Solo.slnx above {AppContext.BaseDirectory}.");
-    }
-
-    private void Run(string command)
-    {
-        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(RepositoryRoot(), "scripts", "servers", "redis.sh"));
-        start.ArgumentList.Add(command);
-        start.ArgumentList.Add(Directory);
-        start.ArgumentList.Add(Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        foreach (var argument in _arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"redis.sh {command} on port {Port} failed ({process.ExitCode}): {stderr.Result}");
-        }
-    }
+    private void Run(string command) => TestServers.RunScript("redis.sh", command, Directory, Port, _arguments);
 }
