@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -25,6 +26,10 @@ internal sealed class SoloWorker(
     private readonly SoloWorkerOptions _options = workerOptions.Value;
     private readonly CancellationTokenSource _hardStop = new();
 
+    // Received messages that wait in the buffer for a free runner. Their leases run meanwhile, so they are
+    // renewed like running tasks; one whose lease was lost is dropped here, and the broker delivers it again.
+    private readonly ConcurrentDictionary<IDelivery, byte> _waiting = new();
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         _options.Validate();
@@ -40,6 +45,8 @@ internal sealed class SoloWorker(
         logger.LogInformation("Solo worker started: queues {Queues}, concurrency {Concurrency}, prefetch {Prefetch}", string.Join(",", queues), _options.Concurrency, _options.EffectivePrefetch);
         var runners = Enumerable.Range(0, _options.Concurrency).Select(_ => Task.Run(() => RunnerAsync(buffer.Reader, permits, stoppingToken), CancellationToken.None)).ToArray();
         var receivers = queues.Select(q => Task.Run(() => ReceiveLoopAsync(q, buffer.Writer, permits, capacity, stoppingToken), CancellationToken.None)).ToArray();
+        using var runnersDone = new CancellationTokenSource();
+        var renewing = Task.Run(() => RenewWaitingAsync(runnersDone.Token), CancellationToken.None);
 
         await Task.WhenAll(receivers).ConfigureAwait(false);
         buffer.Writer.Complete();
@@ -52,6 +59,8 @@ internal sealed class SoloWorker(
         }
 
         await drained.ConfigureAwait(false);
+        await runnersDone.CancelAsync().ConfigureAwait(false);
+        await renewing.ConfigureAwait(false);
         logger.LogInformation("Solo worker stopped");
     }
 
@@ -117,7 +126,43 @@ internal sealed class SoloWorker(
 
             foreach (var delivery in deliveries)
             {
+                _waiting.TryAdd(delivery, 0);
                 buffer.TryWrite(delivery);
+            }
+        }
+    }
+
+    /// <summary>Renews the leases of messages waiting in the buffer, at a third of the shortest lease, until the runners are done.</summary>
+    private async Task RenewWaitingAsync(CancellationToken done)
+    {
+        var period = _options.DeliveryRenewInterval;
+        if (broker.DeliveryLease is { } lease && lease / 3 < period)
+        {
+            period = lease / 3;
+        }
+
+        while (!done.IsCancellationRequested)
+        {
+            await Task.Delay(period, time, done).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            foreach (var delivery in _waiting.Keys)
+            {
+                bool renewed;
+                try
+                {
+                    renewed = await delivery.RenewAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+#pragma warning disable CA1031 // A failed renewal is retried next period; the lease is the arbiter.
+                catch (Exception ex)
+#pragma warning restore CA1031
+                {
+                    logger.LogDebug(ex, "Renewing waiting message {MessageId} failed", delivery.MessageId);
+                    continue;
+                }
+
+                if (!renewed)
+                {
+                    _waiting.TryRemove(delivery, out _);
+                }
             }
         }
     }
@@ -128,6 +173,13 @@ internal sealed class SoloWorker(
         {
             try
             {
+                if (!_waiting.TryRemove(delivery, out _))
+                {
+                    // Its lease was lost while it waited: another consumer may have it by now.
+                    logger.LogWarning("Message {MessageId} lost its lease while it waited for a free runner; it is left to its redelivery", delivery.MessageId);
+                    continue;
+                }
+
                 if (stoppingToken.IsCancellationRequested)
                 {
                     // Received but not started before shutdown: hand it back untouched.

@@ -20,6 +20,27 @@ public sealed class SoloWorkerTests
     }
 
     [Fact]
+    public async Task ExecuteAsync_PrefetchedMessagesWaitLongerThanTheLease_RenewedAndEachRunsOnce()
+    {
+        // One runner, three prefetched: the last waits about 2 s for the runner, twice its 1 s lease.
+        var broker = new Solo.InMemory.InMemoryBroker(TimeProvider.System, new Solo.InMemory.InMemoryBrokerOptions { DeliveryLease = TimeSpan.FromSeconds(1) });
+        await using var solo = SoloHarness.Create(broker: broker, worker: w =>
+        {
+            w.Concurrency = 1;
+            w.Prefetch = 3;
+        });
+        solo.Probe.OnRun = (_, _, ct) => Task.Delay(700, ct);
+        await solo.Client.EnqueueManyAsync(Enumerable.Range(0, 4).Select(i => new Work(i)));
+
+        await solo.StartWorkerAsync();
+        await SoloHarness.WaitForAsync(() => solo.Probe.Completions.Count >= 4, "four runs", TimeSpan.FromSeconds(20));
+        await Task.Delay(1500);
+
+        Assert.Equal([0, 1, 2, 3], solo.Probe.Starts.Select(s => s.Args.Key).Order());
+        Assert.Equal(0, (await solo.CountsAsync()).Pending);
+    }
+
+    [Fact]
     public async Task StopAsync_RunningTaskWithinTimeout_FinishesAndIsAcked()
     {
         await using var solo = SoloHarness.Create(worker: w => w.ShutdownTimeout = TimeSpan.FromSeconds(5));
