@@ -142,6 +142,7 @@ public sealed class RedisStreamsBroker : IBroker, IAsyncDisposable, IDisposable
 
         cancellationToken.ThrowIfCancellationRequested();
         var state = Queue(queue);
+        await RemoveIdleConsumersIfDueAsync(state).ConfigureAwait(false);
         var start = _time.GetUtcNow();
         DateTimeOffset? deadline = wait == Timeout.InfiniteTimeSpan || wait >= DateTimeOffset.MaxValue - start ? null : start + wait;
         while (true)
@@ -338,6 +339,36 @@ public sealed class RedisStreamsBroker : IBroker, IAsyncDisposable, IDisposable
 
     private RedisValue[] LeaseArgs(RedisDelivery delivery) =>
         [_group, _consumer, delivery.EntryId, delivery.DeliveryCount, _leaseMs];
+
+    /// <summary>
+    /// Removes the group's consumers that hold no message and have been idle longer than
+    /// <see cref="RedisStreamsBrokerOptions.IdleConsumerTimeout"/> (those of killed processes), at most once per
+    /// half that time per queue. Each removal re-checks in one script that the consumer holds nothing, so a
+    /// consumer that took a message meanwhile keeps it. Best effort: a failure waits for the next sweep.
+    /// </summary>
+    private async Task RemoveIdleConsumersIfDueAsync(StreamQueue queue)
+    {
+        if (!queue.TakeConsumerSweep(_time.GetTimestamp(), (long)(_options.IdleConsumerTimeout.TotalSeconds / 2 * _time.TimestampFrequency)))
+        {
+            return;
+        }
+
+        try
+        {
+            var consumers = await _backend.RunAsync(db => db.StreamConsumerInfoAsync(queue.Stream, _group)).ConfigureAwait(false);
+            foreach (var consumer in consumers)
+            {
+                if (consumer.PendingMessageCount == 0 && consumer.IdleTimeInMilliseconds > _options.IdleConsumerTimeout.TotalMilliseconds && consumer.Name != ConsumerName)
+                {
+                    await _backend.EvaluateAsync(StreamScripts.Leave, [queue.Stream], [_group, consumer.Name]).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is BackendUnavailableException or RedisException)
+        {
+            // No stream or group yet, or Redis away: the consumers wait for the next sweep.
+        }
+    }
 
     private StreamQueue Queue(string name) => _queues.GetOrAdd(name, static (n, prefix) => new StreamQueue(prefix, n), _options.KeyPrefix);
 

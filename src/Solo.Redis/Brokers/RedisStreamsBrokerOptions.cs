@@ -35,6 +35,13 @@ public sealed class RedisStreamsBrokerOptions
     /// </summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(20);
 
+    /// <summary>
+    /// How long a consumer of the group must have been idle, holding no message, before a receiving instance
+    /// removes it: the consumers of processes that were killed, which never left the group. A live consumer
+    /// removed while idle rejoins by itself at its next receive. Default 1 h.
+    /// </summary>
+    public TimeSpan IdleConsumerTimeout { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>A copy, so later changes to this instance do not reach a broker that already read it.</summary>
     internal RedisStreamsBrokerOptions Clone() => new()
     {
@@ -43,6 +50,7 @@ public sealed class RedisStreamsBrokerOptions
         ConsumerName = ConsumerName,
         DeliveryLease = DeliveryLease,
         PollInterval = PollInterval,
+        IdleConsumerTimeout = IdleConsumerTimeout,
     };
 
     /// <summary>Throws when a setting is out of range, naming it.</summary>
@@ -71,6 +79,11 @@ public sealed class RedisStreamsBrokerOptions
         if (PollInterval <= TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(paramName, PollInterval, "RedisStreamsBrokerOptions.PollInterval must be positive.");
+        }
+
+        if (IdleConsumerTimeout < TimeSpan.FromSeconds(1))
+        {
+            throw new ArgumentOutOfRangeException(paramName, IdleConsumerTimeout, "RedisStreamsBrokerOptions.IdleConsumerTimeout must be at least 1 s.");
         }
     }
 }

@@ -7,6 +7,7 @@ internal sealed class StreamQueue
 {
     private TaskCompletionSource _published = NewSignal();
     private string _claimCursor = "0-0";
+    private long _nextConsumerSweep = long.MinValue;
 
     public StreamQueue(string prefix, string name)
     {
@@ -37,6 +38,13 @@ internal sealed class StreamQueue
     }
 
     /// <summary>Completes at the next publish to this queue by this broker instance.</summary>
+    /// <summary>True, once per <paramref name="intervalTicks"/>, for the caller that should sweep idle consumers now.</summary>
+    public bool TakeConsumerSweep(long nowTimestamp, long intervalTicks)
+    {
+        var due = Interlocked.Read(ref _nextConsumerSweep);
+        return nowTimestamp >= due && Interlocked.CompareExchange(ref _nextConsumerSweep, nowTimestamp + intervalTicks, due) == due;
+    }
+
     public Task WhenPublished() => Volatile.Read(ref _published).Task;
 
     public void SignalPublished() => Interlocked.Exchange(ref _published, NewSignal()).TrySetResult();

@@ -165,6 +165,39 @@ public sealed class RedisStreamsBrokerTests : IAsyncLifetime
 
     private static byte[] Body(string text) => System.Text.Encoding.UTF8.GetBytes(text);
 
+    [Fact]
+    public async Task ReceiveAsync_ConsumersOfKilledProcessesIdleLongEnough_RemovedUnlessTheyHoldAMessage()
+    {
+        // Two instances that never leave the group, as killed processes: one idle with nothing, one holding a message.
+        var idle = NewBroker(TimeSpan.FromMinutes(1));
+        var holding = NewBroker(TimeSpan.FromMinutes(1));
+        await idle.PublishAsync([new OutgoingMessage("done", "q", Body("d"))], default);
+        await Assert.Single(await idle.ReceiveAsync("q", 1, Wait, default)).AckAsync(default);
+        await holding.PublishAsync([new OutgoingMessage("held", "q", Body("h"))], default);
+        Assert.Single(await holding.ReceiveAsync("q", 1, Wait, default));
+        _brokers.Remove(idle);
+        _brokers.Remove(holding);
+        var before = (await Db.StreamConsumerInfoAsync(_prefix + "{q}:s", "solo")).Select(c => (string)c.Name!).ToList();
+        Assert.Contains(idle.ConsumerName, before);
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+
+        var survivor = new RedisStreamsBroker(RedisServer.SharedConnection, TimeProvider.System, new RedisStreamsBrokerOptions { KeyPrefix = _prefix, IdleConsumerTimeout = TimeSpan.FromSeconds(1) });
+        _brokers.Add(survivor);
+        await survivor.ReceiveAsync("q", 1, TimeSpan.Zero, default);
+
+        var names = (await Db.StreamConsumerInfoAsync(_prefix + "{q}:s", "solo")).Select(c => (string)c.Name!).ToList();
+        Assert.True(!names.Contains(idle.ConsumerName) && names.Contains(holding.ConsumerName), $"idle {idle.ConsumerName}, holding {holding.ConsumerName}, survivor {survivor.ConsumerName}; left: {string.Join(", ", names)}");
+    }
+
+    [Fact]
+    public void Constructor_IdleConsumerTimeoutUnderOneSecond_ThrowsNamingTheSetting()
+    {
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            new RedisStreamsBroker(RedisServer.SharedConnection, TimeProvider.System, new RedisStreamsBrokerOptions { IdleConsumerTimeout = TimeSpan.FromMilliseconds(10) }));
+
+        Assert.Contains("IdleConsumerTimeout", ex.Message, StringComparison.Ordinal);
+    }
+
     private RedisStreamsBroker NewBroker(TimeSpan lease)
     {
         var broker = new RedisStreamsBroker(RedisServer.SharedConnection, TimeProvider.System, new RedisStreamsBrokerOptions { KeyPrefix = _prefix, DeliveryLease = lease });
