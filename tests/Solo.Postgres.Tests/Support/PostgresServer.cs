@@ -13,7 +13,6 @@ namespace Solo.Postgres.Tests.Support;
 public sealed class PostgresServer : IDisposable
 {
     private static readonly Lazy<PostgresServer> SharedServer = new(StartShared);
-    private const string Owner = "solo-test-owner";
     private bool _disposed;
 
     private PostgresServer(string directory, int port)
@@ -46,8 +45,7 @@ public sealed class PostgresServer : IDisposable
             try
             {
                 server.Run("start");
-                // Read by SweepOrphans of a later run, should this process die without stopping the server.
-                File.WriteAllText(Path.Combine(directory, Owner), $"{Environment.ProcessId} {server.Port}");
+                TestServers.RecordOwner(directory, server.Port);
                 return server;
             }
             catch (InvalidOperationException) when (attempt < 3)
@@ -94,28 +92,12 @@ public sealed class PostgresServer : IDisposable
         }
 
         _disposed = true;
-        try
-        {
-            Run("stop");
-        }
-        finally
-        {
-            try
-            {
-                System.IO.Directory.Delete(Directory, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-            catch (UnauthorizedAccessException)
-            {
-            }
-        }
+        TestServers.StopAndDelete(() => Run("stop"), Directory);
     }
 
     private static PostgresServer StartShared()
     {
-        SweepOrphans();
+        TestServers.SweepOrphans("solo-postgres-*", (directory, port) => new PostgresServer(directory, port).Dispose());
         var server = Start();
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {
@@ -123,38 +105,6 @@ public sealed class PostgresServer : IDisposable
             server.Dispose();
         };
         return server;
-    }
-
-    /// <summary>
-    /// Stops the servers that earlier test processes started and could not stop (they were killed), found
-    /// by the owner file in their folder naming a process that no longer runs.
-    /// </summary>
-    private static void SweepOrphans()
-    {
-        foreach (var directory in System.IO.Directory.EnumerateDirectories(Path.GetTempPath(), "solo-postgres-*"))
-        {
-            string[] fields;
-            try
-            {
-                fields = File.ReadAllText(Path.Combine(directory, Owner)).Split(' ');
-            }
-            catch (IOException)
-            {
-                continue;
-            }
-            catch (UnauthorizedAccessException)
-            {
-                continue;
-            }
-
-            if (fields.Length != 2 || !int.TryParse(fields[0], CultureInfo.InvariantCulture, out var pid)
-                || !int.TryParse(fields[1], CultureInfo.InvariantCulture, out var port) || TestServers.IsRunning(pid))
-            {
-                continue;
-            }
-
-            using var orphan = new PostgresServer(directory, port);
-        }
     }
 
     private void Run(string command) => TestServers.RunScript("postgres.sh", command, Directory, Port);

@@ -14,7 +14,6 @@ public sealed class RedisServer : IDisposable
 {
     private static readonly Lazy<RedisServer> SharedServer = new(StartShared);
     private static readonly Lazy<ConnectionMultiplexer> SharedConnectionInstance = new(() => Shared.Connect());
-    private const string Owner = "solo-test-owner";
     private readonly string[] _arguments;
     private bool _disposed;
 
@@ -47,8 +46,7 @@ public sealed class RedisServer : IDisposable
             try
             {
                 server.Run("start");
-                // Read by SweepOrphans of a later run, should this process die without stopping the server.
-                File.WriteAllText(Path.Combine(directory, Owner), $"{Environment.ProcessId} {server.Port}");
+                TestServers.RecordOwner(directory, server.Port);
                 return server;
             }
             catch (InvalidOperationException) when (attempt < 3)
@@ -91,28 +89,12 @@ public sealed class RedisServer : IDisposable
         }
 
         _disposed = true;
-        try
-        {
-            Run("stop");
-        }
-        finally
-        {
-            try
-            {
-                System.IO.Directory.Delete(Directory, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-            catch (UnauthorizedAccessException)
-            {
-            }
-        }
+        TestServers.StopAndDelete(() => Run("stop"), Directory);
     }
 
     private static RedisServer StartShared()
     {
-        SweepOrphans();
+        TestServers.SweepOrphans("solo-redis-*", (directory, port) => new RedisServer(directory, port, []).Dispose());
         var server = Start();
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {
@@ -124,34 +106,6 @@ public sealed class RedisServer : IDisposable
             server.Dispose();
         };
         return server;
-    }
-
-    /// <summary>
-    /// Stops the servers that earlier test processes started and could not stop (they were killed), found
-    /// by the owner file in their folder naming a process that no longer runs.
-    /// </summary>
-    private static void SweepOrphans()
-    {
-        foreach (var directory in System.IO.Directory.EnumerateDirectories(Path.GetTempPath(), "solo-redis-*"))
-        {
-            var owner = Path.Combine(directory, Owner);
-            string[] fields;
-            try
-            {
-                fields = File.ReadAllText(owner).Split(' ');
-            }
-            catch (IOException)
-            {
-                continue;
-            }
-
-            if (fields.Length != 2 || !int.TryParse(fields[0], out var pid) || !int.TryParse(fields[1], out var port) || TestServers.IsRunning(pid))
-            {
-                continue;
-            }
-
-            using var orphan = new RedisServer(directory, port, []);
-        }
     }
 
     private void Run(string command) => TestServers.RunScript("redis.sh", command, Directory, Port, _arguments);

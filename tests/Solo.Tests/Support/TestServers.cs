@@ -11,6 +11,10 @@ namespace Solo.Tests.Support;
 /// </summary>
 public static class TestServers
 {
+    // Names the test process that started a server and its port, so that a later run can stop the server if
+    // that process was killed before it could.
+    private const string OwnerFile = "solo-test-owner";
+
     /// <summary>The folder holding Solo.slnx, found above the test assembly.</summary>
     public static string RepositoryRoot()
     {
@@ -33,7 +37,66 @@ public static class TestServers
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    public static bool IsRunning(int pid)
+    /// <summary>Records this process as the owner of the server in <paramref name="directory"/>, for <see cref="SweepOrphans"/>.</summary>
+    public static void RecordOwner(string directory, int port) =>
+        File.WriteAllText(Path.Combine(directory, OwnerFile), string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessId} {port}"));
+
+    /// <summary>
+    /// Stops, through <paramref name="stop"/> (folder, port), the servers in temporary folders named
+    /// <paramref name="folderPattern"/> whose owner process no longer runs: servers of earlier test runs that
+    /// were killed before they could stop them.
+    /// </summary>
+    public static void SweepOrphans(string folderPattern, Action<string, int> stop)
+    {
+        ArgumentNullException.ThrowIfNull(stop);
+        foreach (var directory in Directory.EnumerateDirectories(Path.GetTempPath(), folderPattern))
+        {
+            string[] fields;
+            try
+            {
+                fields = File.ReadAllText(Path.Combine(directory, OwnerFile)).Split(' ');
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+            catch (UnauthorizedAccessException)
+            {
+                continue;
+            }
+
+            if (fields.Length == 2 && int.TryParse(fields[0], CultureInfo.InvariantCulture, out var pid)
+                && int.TryParse(fields[1], CultureInfo.InvariantCulture, out var port) && !IsRunning(pid))
+            {
+                stop(directory, port);
+            }
+        }
+    }
+
+    /// <summary>Stops a server with <paramref name="stop"/>, then deletes its folder; a folder still in use is left to the next sweep.</summary>
+    public static void StopAndDelete(Action stop, string directory)
+    {
+        ArgumentNullException.ThrowIfNull(stop);
+        try
+        {
+            stop();
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+    }
+
+    private static bool IsRunning(int pid)
     {
         try
         {
