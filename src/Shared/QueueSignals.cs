@@ -1,3 +1,5 @@
+using Solo.Brokers;
+
 namespace Solo.Shared;
 
 /// <summary>
@@ -10,7 +12,7 @@ internal sealed class QueueSignals
     private readonly Lock _gate = new();
     private readonly Dictionary<string, TaskCompletionSource> _waiting = new(StringComparer.Ordinal);
 
-    /// <summary>A task that completes at the next <see cref="Published"/> of <paramref name="queue"/> (or <see cref="PublishedAnywhere"/>).</summary>
+    /// <summary>A task that completes at the next <see cref="Published(string)"/> of <paramref name="queue"/> (or <see cref="PublishedAnywhere"/>).</summary>
     public Task WhenPublished(string queue)
     {
         lock (_gate)
@@ -38,6 +40,16 @@ internal sealed class QueueSignals
         }
 
         signal.TrySetResult();
+    }
+
+    /// <summary>Call once <paramref name="messages"/> were committed: wakes the receivers of each of their queues.</summary>
+    public void Published(IReadOnlyList<OutgoingMessage> messages)
+    {
+        foreach (var message in messages)
+        {
+            // A queue already signalled by an earlier message of the batch has no waiter left: a cheap no-op.
+            Published(message.Queue);
+        }
     }
 
     /// <summary>Wakes every waiting receiver, e.g. when notifications may have been missed.</summary>

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
 using Solo.Brokers;
+using Solo.Shared;
 
 namespace Solo.RabbitMQ;
 
@@ -117,10 +118,7 @@ public sealed class RabbitMQBroker : IBroker, IAsyncDisposable, IDisposable
     {
         QueueNames.Validate(queue, nameof(queue));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxMessages);
-        if (wait < TimeSpan.Zero && wait != Timeout.InfiniteTimeSpan)
-        {
-            throw new ArgumentOutOfRangeException(nameof(wait), wait, "The wait must not be negative, or must be Timeout.InfiniteTimeSpan.");
-        }
+        BrokerArguments.ValidateWait(wait);
 
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         cancellationToken.ThrowIfCancellationRequested();

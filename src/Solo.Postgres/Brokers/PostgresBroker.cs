@@ -4,6 +4,7 @@ using NpgsqlTypes;
 using Solo.Brokers;
 using Solo.Postgres.Brokers;
 using Solo.Postgres.Storage;
+using Solo.Shared;
 
 namespace Solo.Postgres;
 
@@ -167,7 +168,7 @@ public sealed class PostgresBroker : IBroker, IAsyncDisposable, IDisposable
         ArgumentNullException.ThrowIfNull(messages);
         foreach (var message in messages)
         {
-            Validate(message, nameof(messages));
+            BrokerArguments.ValidateMessage(message, nameof(messages));
         }
 
         cancellationToken.ThrowIfCancellationRequested();
@@ -201,10 +202,7 @@ public sealed class PostgresBroker : IBroker, IAsyncDisposable, IDisposable
             },
             cancellationToken).ConfigureAwait(false);
 
-        foreach (var queue in messages.Count == 1 ? queues : queues.Distinct(StringComparer.Ordinal))
-        {
-            _database.Signals.Published(queue);
-        }
+        _database.Signals.Published(messages);
     }
 
     /// <inheritdoc />
@@ -216,10 +214,7 @@ public sealed class PostgresBroker : IBroker, IAsyncDisposable, IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(queue);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxMessages);
-        if (wait < TimeSpan.Zero && wait != Timeout.InfiniteTimeSpan)
-        {
-            throw new ArgumentOutOfRangeException(nameof(wait), wait, "The wait must not be negative, or must be Timeout.InfiniteTimeSpan.");
-        }
+        BrokerArguments.ValidateWait(wait);
 
         cancellationToken.ThrowIfCancellationRequested();
         var started = Stopwatch.GetTimestamp();
@@ -322,7 +317,7 @@ public sealed class PostgresBroker : IBroker, IAsyncDisposable, IDisposable
     internal async Task RequeueAsync(long seq, Guid token, OutgoingMessage replacement, CancellationToken cancellationToken)
     {
         // Checked before anything changes, so that a bad replacement cannot cost the original.
-        Validate(replacement, nameof(replacement));
+        BrokerArguments.ValidateMessage(replacement, nameof(replacement));
         await _database.RunAsync(
             async (connection, ct) =>
             {
@@ -366,19 +361,6 @@ public sealed class PostgresBroker : IBroker, IAsyncDisposable, IDisposable
         var settings = (options ?? new PostgresOptions()).Clone();
         settings.Validate(nameof(options));
         return settings;
-    }
-
-    private static void Validate(OutgoingMessage? message, string paramName)
-    {
-        if (message is null)
-        {
-            throw new ArgumentNullException(paramName, "A message is null.");
-        }
-
-        if (string.IsNullOrEmpty(message.Id) || string.IsNullOrEmpty(message.Queue))
-        {
-            throw new ArgumentException("A message needs an id and a queue.", paramName);
-        }
     }
 
     private Task<IReadOnlyList<IDelivery>> ClaimAsync(string queue, int maxMessages, CancellationToken cancellationToken) =>

@@ -4,6 +4,7 @@ using System.Text;
 using Solo.Brokers;
 using Solo.Redis.Brokers;
 using Solo.Redis.Connection;
+using Solo.Shared;
 using StackExchange.Redis;
 
 namespace Solo.Redis;
@@ -87,7 +88,7 @@ public sealed class RedisStreamsBroker : IBroker, IAsyncDisposable, IDisposable
         ArgumentNullException.ThrowIfNull(messages);
         foreach (var message in messages)
         {
-            Validate(message, nameof(messages));
+            BrokerArguments.ValidateMessage(message, nameof(messages));
         }
 
         cancellationToken.ThrowIfCancellationRequested();
@@ -135,10 +136,7 @@ public sealed class RedisStreamsBroker : IBroker, IAsyncDisposable, IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(queue);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxMessages);
-        if (wait < TimeSpan.Zero && wait != Timeout.InfiniteTimeSpan)
-        {
-            throw new ArgumentOutOfRangeException(nameof(wait), wait, "The wait must not be negative, or must be Timeout.InfiniteTimeSpan.");
-        }
+        BrokerArguments.ValidateWait(wait);
 
         cancellationToken.ThrowIfCancellationRequested();
         var state = Queue(queue);
@@ -250,7 +248,7 @@ public sealed class RedisStreamsBroker : IBroker, IAsyncDisposable, IDisposable
     internal async ValueTask RequeueAsync(RedisDelivery delivery, OutgoingMessage replacement, CancellationToken cancellationToken)
     {
         // Checked before anything changes, so that a bad replacement cannot cost the original.
-        Validate(replacement, nameof(replacement));
+        BrokerArguments.ValidateMessage(replacement, nameof(replacement));
         cancellationToken.ThrowIfCancellationRequested();
         var source = delivery.StreamQueue;
         var target = Queue(replacement.Queue);
@@ -291,19 +289,6 @@ public sealed class RedisStreamsBroker : IBroker, IAsyncDisposable, IDisposable
         cancellationToken.ThrowIfCancellationRequested();
         var reply = await _backend.EvaluateAsync(StreamScripts.Renew, [delivery.StreamQueue.Stream], LeaseArgs(delivery)).ConfigureAwait(false);
         return (long)reply == 1;
-    }
-
-    private static void Validate(OutgoingMessage? message, string paramName)
-    {
-        if (message is null)
-        {
-            throw new ArgumentNullException(paramName, "A message is null.");
-        }
-
-        if (string.IsNullOrEmpty(message.Id) || string.IsNullOrEmpty(message.Queue))
-        {
-            throw new ArgumentException("A message needs an id and a queue.", paramName);
-        }
     }
 
     /// <summary>Appends (id, body, due ms or 0, delayed member) as the publish and requeue scripts read them.</summary>

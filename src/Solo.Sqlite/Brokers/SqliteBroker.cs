@@ -1,4 +1,5 @@
 using Solo.Brokers;
+using Solo.Shared;
 
 namespace Solo.Sqlite;
 
@@ -122,7 +123,7 @@ public sealed class SqliteBroker : IBroker, IAsyncDisposable, IDisposable
         ArgumentNullException.ThrowIfNull(messages);
         foreach (var message in messages)
         {
-            Validate(message, nameof(messages));
+            BrokerArguments.ValidateMessage(message, nameof(messages));
         }
 
         cancellationToken.ThrowIfCancellationRequested();
@@ -144,16 +145,7 @@ public sealed class SqliteBroker : IBroker, IAsyncDisposable, IDisposable
             },
             cancellationToken).ConfigureAwait(false);
 
-        if (messages.Count == 1)
-        {
-            _database.Signals.Published(messages[0].Queue);
-            return;
-        }
-
-        foreach (var queue in messages.Select(m => m.Queue).Distinct(StringComparer.Ordinal))
-        {
-            _database.Signals.Published(queue);
-        }
+        _database.Signals.Published(messages);
     }
 
     /// <inheritdoc />
@@ -165,10 +157,7 @@ public sealed class SqliteBroker : IBroker, IAsyncDisposable, IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(queue);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxMessages);
-        if (wait < TimeSpan.Zero && wait != Timeout.InfiniteTimeSpan)
-        {
-            throw new ArgumentOutOfRangeException(nameof(wait), wait, "The wait must not be negative, or must be Timeout.InfiniteTimeSpan.");
-        }
+        BrokerArguments.ValidateWait(wait);
 
         cancellationToken.ThrowIfCancellationRequested();
         var start = _time.GetUtcNow();
@@ -257,7 +246,7 @@ public sealed class SqliteBroker : IBroker, IAsyncDisposable, IDisposable
     internal async Task RequeueAsync(long seq, long token, OutgoingMessage replacement, CancellationToken cancellationToken)
     {
         // Checked before anything changes, so that a bad replacement cannot cost the original.
-        Validate(replacement, nameof(replacement));
+        BrokerArguments.ValidateMessage(replacement, nameof(replacement));
         var replaced = await _database.WriteAsync(
             db =>
             {
@@ -312,19 +301,6 @@ public sealed class SqliteBroker : IBroker, IAsyncDisposable, IDisposable
                     .ExecuteNonQuery() == 1;
             },
             cancellationToken).ConfigureAwait(false);
-
-    private static void Validate(OutgoingMessage? message, string paramName)
-    {
-        if (message is null)
-        {
-            throw new ArgumentNullException(paramName, "A message is null.");
-        }
-
-        if (string.IsNullOrEmpty(message.Id) || string.IsNullOrEmpty(message.Queue))
-        {
-            throw new ArgumentException("A message needs an id and a queue.", paramName);
-        }
-    }
 
     private static void Insert(SqliteDatabase db, OutgoingMessage message, long now)
     {

@@ -1,4 +1,5 @@
 using Solo.Brokers;
+using Solo.Shared;
 
 namespace Solo.InMemory;
 
@@ -70,7 +71,7 @@ public sealed class InMemoryBroker : IBroker
         ArgumentNullException.ThrowIfNull(messages);
         foreach (var message in messages)
         {
-            Validate(message, nameof(messages));
+            BrokerArguments.ValidateMessage(message, nameof(messages));
         }
 
         cancellationToken.ThrowIfCancellationRequested();
@@ -105,10 +106,7 @@ public sealed class InMemoryBroker : IBroker
     {
         ArgumentException.ThrowIfNullOrEmpty(queue);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxMessages);
-        if (wait < TimeSpan.Zero && wait != Timeout.InfiniteTimeSpan)
-        {
-            throw new ArgumentOutOfRangeException(nameof(wait), wait, "The wait must not be negative, or must be Timeout.InfiniteTimeSpan.");
-        }
+        BrokerArguments.ValidateWait(wait);
 
         cancellationToken.ThrowIfCancellationRequested();
         var start = _time.GetUtcNow();
@@ -201,7 +199,7 @@ public sealed class InMemoryBroker : IBroker
     internal void Requeue(InMemoryQueue queue, InMemoryQueue.Message message, long lease, OutgoingMessage replacement)
     {
         // Checked before anything changes, so that a bad replacement cannot cost the original.
-        Validate(replacement, nameof(replacement));
+        BrokerArguments.ValidateMessage(replacement, nameof(replacement));
         TaskCompletionSource? signal = null;
         lock (_gate)
         {
@@ -246,19 +244,6 @@ public sealed class InMemoryBroker : IBroker
 
             queue.ExtendLease(message, now + _lease);
             return true;
-        }
-    }
-
-    private static void Validate(OutgoingMessage? message, string paramName)
-    {
-        if (message is null)
-        {
-            throw new ArgumentNullException(paramName, "A message is null.");
-        }
-
-        if (string.IsNullOrEmpty(message.Id) || string.IsNullOrEmpty(message.Queue))
-        {
-            throw new ArgumentException("A message needs an id and a queue.", paramName);
         }
     }
 
