@@ -72,9 +72,7 @@ internal sealed class SoloClient(
 
             // The size limit holds at enqueue, where the caller can still act on it, not later at the relay; the
             // largest fencing token the relay could add is counted, so a message accepted here always publishes.
-            item.Fence = long.MaxValue;
-            _ = Serialize(item);
-            item.Fence = null;
+            _ = Serialize(item, long.MaxValue);
             messages[i] = new OutboxMessage(item.Id, item.Registration.Name, item.Queue, Encoding.UTF8.GetString(item.ArgsJson), item.UniqueKey, item.NotBefore, item.EnqueuedAt);
         }
 
@@ -104,15 +102,7 @@ internal sealed class SoloClient(
 
         foreach (var group in items.GroupBy(i => i.Registration))
         {
-            var unique = group.Key.Unique;
-            if (unique is null || !unique.HasQueueSlot)
-            {
-                await PublishAsync(group.ToArray(), cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                await EnqueueUniqueAsync(unique, group.ToArray(), cancellationToken, throwOnConflict: false).ConfigureAwait(false);
-            }
+            await EnqueueItemsAsync(group.ToArray(), cancellationToken, throwOnConflict: false).ConfigureAwait(false);
         }
     }
 
@@ -120,20 +110,20 @@ internal sealed class SoloClient(
         where TArgs : notnull
     {
         var items = Prepare(args, options);
-        if (items.Length == 0)
-        {
-            return [];
-        }
+        return items.Length == 0 ? [] : await EnqueueItemsAsync(items, cancellationToken, throwOnConflict: true).ConfigureAwait(false);
+    }
 
-        var registration = items[0].Registration;
-        var unique = registration.Unique;
+    /// <summary>Takes the queue slots of items of one task, if its mode has them, then publishes what it may.</summary>
+    private async Task<IReadOnlyList<EnqueueResult>> EnqueueItemsAsync(Item[] items, CancellationToken cancellationToken, bool throwOnConflict)
+    {
+        var unique = items[0].Registration.Unique;
         if (unique is null || !unique.HasQueueSlot)
         {
             await PublishAsync(items, cancellationToken).ConfigureAwait(false);
             return items.Select(i => new EnqueueResult(EnqueueOutcome.Enqueued, i.Id, i.UniqueKey)).ToArray();
         }
 
-        return await EnqueueUniqueAsync(unique, items, cancellationToken, throwOnConflict: true).ConfigureAwait(false);
+        return await EnqueueUniqueAsync(unique, items, cancellationToken, throwOnConflict).ConfigureAwait(false);
     }
 
     private Item[] Prepare<TArgs>(IEnumerable<TArgs> args, EnqueueOptions? options)
@@ -250,7 +240,7 @@ internal sealed class SoloClient(
                     await middleware.OnPublishingAsync(new PublishContext(item.Id, item.Registration.Name, item.Queue, item.Args, item.UniqueKey, item.NotBefore), cancellationToken).ConfigureAwait(false);
                 }
 
-                messages[i] = new OutgoingMessage(item.Id, item.Queue, Serialize(item), item.NotBefore);
+                messages[i] = new OutgoingMessage(item.Id, item.Queue, Serialize(item, item.Fence), item.NotBefore);
             }
 
             await broker.PublishAsync(messages, cancellationToken).ConfigureAwait(false);
@@ -305,9 +295,10 @@ internal sealed class SoloClient(
         }
     }
 
-    private byte[] Serialize(Item item)
+    /// <summary>The item's envelope with <paramref name="fence"/>; throws when it is over the size limit.</summary>
+    private byte[] Serialize(Item item, long? fence)
     {
-        var body = EnvelopeSerializer.Serialize(item.Id, item.Registration.Name, item.UniqueKey, item.EnqueuedAt, item.Fence, item.ArgsJson);
+        var body = EnvelopeSerializer.Serialize(item.Id, item.Registration.Name, item.UniqueKey, item.EnqueuedAt, fence, item.ArgsJson);
         if (body.Length > _options.MaxPayloadBytes)
         {
             throw new TaskPayloadException(item.Registration.Name, $"the message is {body.Length} bytes, over the limit of {_options.MaxPayloadBytes} bytes (SoloOptions.MaxPayloadBytes).");

@@ -21,8 +21,6 @@ internal sealed class UncertainSlots(ILockStore locks, TimeProvider time) : IDis
     private ITimer? _timer;
     private bool _disposed;
 
-    public bool IsEmpty => _slots.IsEmpty;
-
     public void Add(string key, string owner)
     {
         _slots.TryAdd((key, owner), 0);
