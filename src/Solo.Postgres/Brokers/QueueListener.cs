@@ -64,15 +64,26 @@ internal sealed class QueueListener(PostgresDatabase database) : IAsyncDisposabl
         var connection = await database.DataSource.OpenConnectionAsync(stop).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
-            connection.Notification += (_, e) => database.Signals.Published(e.Payload);
-            using (var listen = new NpgsqlCommand($"LISTEN {database.Names.QuotedChannel}", connection))
+            connection.Notification += (_, e) =>
+            {
+                if (e.Channel == database.Names.OutboxChannel)
+                {
+                    database.OutboxCommitted.Set();
+                }
+                else
+                {
+                    database.Signals.Published(e.Payload);
+                }
+            };
+            using (var listen = new NpgsqlCommand($"LISTEN {database.Names.QuotedChannel}; LISTEN {database.Names.QuotedOutboxChannel}", connection))
             {
                 await listen.ExecuteNonQueryAsync(stop).ConfigureAwait(false);
             }
 
             connected();
-            // Publishes made while nobody listened raised no wake-up: let the waiting receivers look now.
+            // Publishes and outbox commits made while nobody listened raised no wake-up: let the waiters look now.
             database.Signals.PublishedAnywhere();
+            database.OutboxCommitted.Set();
             while (true)
             {
                 if (!await connection.WaitAsync(ProbeInterval, stop).ConfigureAwait(false))

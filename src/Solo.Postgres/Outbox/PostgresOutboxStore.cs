@@ -22,8 +22,6 @@ internal sealed class PostgresOutboxStore : IOutboxStore, IAsyncDisposable
     private readonly string _claim;
     private readonly string _delete;
     private readonly string _count;
-    private readonly SemaphoreSlim _listening = new(1, 1);
-    private NpgsqlConnection? _listener;
 
     public PostgresOutboxStore(PostgresDatabase database, bool ownsDatabase)
     {
@@ -132,48 +130,9 @@ internal sealed class PostgresOutboxStore : IOutboxStore, IAsyncDisposable
 
     public async ValueTask WaitForMessagesAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
-        await _listening.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            if (_listener is null)
-            {
-                var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-                try
-                {
-                    var listen = new NpgsqlCommand($"LISTEN {_database.Names.QuotedOutboxChannel}", connection);
-                    await using (listen.ConfigureAwait(false))
-                    {
-                        await listen.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-                    }
-                }
-                catch
-                {
-                    await connection.DisposeAsync().ConfigureAwait(false);
-                    throw;
-                }
-
-                _listener = connection;
-
-                // Commits made while nobody listened raised no signal: let the relay look now.
-                return;
-            }
-
-            try
-            {
-                await _listener.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                // The listening connection broke (a restart, say); the next wait opens another.
-                await _listener.DisposeAsync().ConfigureAwait(false);
-                _listener = null;
-                throw;
-            }
-        }
-        finally
-        {
-            _listening.Release();
-        }
+        // The database's one listening connection (shared with the broker's wake-ups) hears the commits.
+        _database.StartListening();
+        await _database.OutboxCommitted.WaitAsync(timeout, TimeProvider.System, cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask<long> CountAsync(CancellationToken cancellationToken) =>
@@ -188,20 +147,7 @@ internal sealed class PostgresOutboxStore : IOutboxStore, IAsyncDisposable
             },
             cancellationToken).ConfigureAwait(false);
 
-    public async ValueTask DisposeAsync()
-    {
-        if (_listener is not null)
-        {
-            await _listener.DisposeAsync().ConfigureAwait(false);
-            _listener = null;
-        }
-
-        _listening.Dispose();
-        if (_ownsDatabase)
-        {
-            await _database.DisposeAsync().ConfigureAwait(false);
-        }
-    }
+    public ValueTask DisposeAsync() => _ownsDatabase ? _database.DisposeAsync() : ValueTask.CompletedTask;
 
     private static NpgsqlParameter Texts(IEnumerable<string?> values) =>
         new() { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, Value = values.Select(v => (object?)v ?? DBNull.Value).ToArray() };

@@ -42,6 +42,9 @@ internal sealed class PostgresDatabase : IAsyncDisposable, IDisposable
 
     public QueueSignals Signals { get; } = new();
 
+    /// <summary>Set when another transaction committed outbox rows (NOTIFY on the outbox channel), heard by the listener.</summary>
+    public WakeSignal OutboxCommitted { get; } = new();
+
     /// <summary>Cancelled when this object is disposed, so that waiting receives end.</summary>
     public CancellationToken Closing => _closing.Token;
 
@@ -111,7 +114,7 @@ internal sealed class PostgresDatabase : IAsyncDisposable, IDisposable
         }
     }
 
-    /// <summary>Starts the listening connection of <see cref="Signals"/> unless it runs already.</summary>
+    /// <summary>Starts the listening connection of <see cref="Signals"/> and <see cref="OutboxCommitted"/> unless it runs already.</summary>
     public void StartListening()
     {
         if (Volatile.Read(ref _listener) is not null)

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
+using Solo.Shared;
 
 namespace Solo.Outbox;
 
@@ -14,8 +15,7 @@ internal sealed class OutboxWakeup(TimeProvider time)
     private static readonly TimeSpan WatchInterval = TimeSpan.FromMilliseconds(1);
 
     private readonly ConcurrentDictionary<DbTransaction, byte> _open = new();
-    private TaskCompletionSource _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _pending;
+    private readonly WakeSignal _signal = new();
     private int _watching;
 
     /// <summary>Wakes the relay once <paramref name="transaction"/> has ended.</summary>
@@ -29,31 +29,10 @@ internal sealed class OutboxWakeup(TimeProvider time)
     }
 
     /// <summary>Wakes the relay now.</summary>
-    public void Wake()
-    {
-        Volatile.Write(ref _pending, 1);
-        Interlocked.Exchange(ref _next, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
-    }
+    public void Wake() => _signal.Set();
 
     /// <summary>Returns when woken since the last call, or after <paramref name="timeout"/>.</summary>
-    public async Task WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        // The signal is read before the flag, so a wake between the two still ends this wait.
-        var next = Volatile.Read(ref _next).Task;
-        if (Interlocked.Exchange(ref _pending, 0) == 1)
-        {
-            return;
-        }
-
-        try
-        {
-            await next.WaitAsync(timeout, time, cancellationToken).ConfigureAwait(false);
-            Interlocked.Exchange(ref _pending, 0);
-        }
-        catch (TimeoutException)
-        {
-        }
-    }
+    public Task WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) => _signal.WaitAsync(timeout, time, cancellationToken);
 
     private async Task WatchAsync()
     {
