@@ -13,9 +13,15 @@ public sealed class PostgresEngineTests
     {
         const int events = 400;
         const int keys = 5;
-        await using var app = new PostgresApp(
-            await FreshDatabase.CreateAsync(),
-            t => t.Unique(u => u.Coalesce().Key(w => w.Key).RescheduleDelay(TimeSpan.FromMilliseconds(20))));
+        var connectionString = await FreshDatabase.CreateAsync();
+        await using var app = SoloHarness.CreateApp(
+            s => s.UsePostgres(connectionString),
+            t => t.Unique(u => u.Coalesce().Key(w => w.Key).RescheduleDelay(TimeSpan.FromMilliseconds(20))),
+            w =>
+            {
+                w.Concurrency = 8;
+                w.ReceiveWait = TimeSpan.FromMilliseconds(200);
+            });
         var running = new ConcurrentDictionary<int, int>();
         var lastStart = new ConcurrentDictionary<int, long>();
         var overlaps = 0;

@@ -17,10 +17,10 @@ public sealed class RedisRestartTests
     public async Task Restart_WhileAppRuns_EnqueueFailsFastWhileDownAndWorkerResumesAlone()
     {
         using var server = RedisServer.Start("--appendonly", "yes", "--appendfsync", "always");
-        await using var app = new RedisApp(
-            server.Configuration,
+        await using var app = SoloHarness.CreateApp(
+            s => s.UseRedis(server.Configuration, b => b.DeliveryLease = TimeSpan.FromSeconds(2)),
             t => t.Unique(u => u.Coalesce().Key(w => w.Key).RescheduleDelay(TimeSpan.FromMilliseconds(50))),
-            broker: b => b.DeliveryLease = TimeSpan.FromSeconds(2));
+            w => w.ReceiveWait = TimeSpan.FromMilliseconds(200));
         app.Probe.OnRun = (w, _, _) => w.Value == 7 ? Task.Delay(800) : Task.CompletedTask;
         await app.StartWorkerAsync();
         var acknowledged = new List<string>();
@@ -38,7 +38,7 @@ public sealed class RedisRestartTests
             await EnqueueAsync(key);
         }
 
-        await WaitForAsync(() => CompletedAll(app, acknowledged), "the first tasks ran");
+        await SoloHarness.WaitForAsync(() => CompletedAll(app, acknowledged), "the first tasks ran");
         for (var key = 100; key < 110; key++)
         {
             await EnqueueAsync(key, delay: TimeSpan.FromSeconds(3));
@@ -49,7 +49,7 @@ public sealed class RedisRestartTests
             await EnqueueAsync(key, value: 7);
         }
 
-        await WaitForAsync(() => Task.FromResult(app.Probe.Running == 4), "four tasks run");
+        await SoloHarness.WaitForAsync(() => Task.FromResult(app.Probe.Running == 4), "four tasks run");
 
         server.Stop();
 
@@ -66,7 +66,7 @@ public sealed class RedisRestartTests
         server.StartAgain();
 
         // Nobody tells the app: its connection must heal by itself.
-        await WaitForAsync(
+        await SoloHarness.WaitForAsync(
             async () =>
             {
                 try
@@ -86,31 +86,17 @@ public sealed class RedisRestartTests
             await EnqueueAsync(key);
         }
 
-        await WaitForAsync(() => CompletedAll(app, acknowledged), "every acknowledged task ran", TimeSpan.FromSeconds(30));
-        await WaitForAsync(async () => (await app.Broker.GetCountsAsync("default", default)).Pending == 0, "the queue drains");
-        await WaitForAsync(async () => !await app.Locks.ListAsync("", default).AnyAsync(), "every lock is released");
+        await SoloHarness.WaitForAsync(() => CompletedAll(app, acknowledged), "every acknowledged task ran", TimeSpan.FromSeconds(30));
+        await SoloHarness.WaitForAsync(async () => (await app.Broker.GetCountsAsync("default", default)).Pending == 0, "the queue drains");
+        await SoloHarness.WaitForAsync(async () => !await app.Locks.ListAsync("", default).AnyAsync(), "every lock is released");
         using var inspect = server.Connect();
         Assert.Equal(["solo:{default}:s"], await RedisKeys.UnderAsync(inspect, ""));
         Assert.Equal(default(QueueCounts), await app.Broker.GetCountsAsync("default", default));
     }
 
-    private static Task<bool> CompletedAll(RedisApp app, IReadOnlyCollection<string> ids)
+    private static Task<bool> CompletedAll(SoloHarness app, IReadOnlyCollection<string> ids)
     {
         var completed = app.Probe.Completions.Select(c => c.Context.TaskId).ToHashSet();
         return Task.FromResult(ids.All(completed.Contains));
-    }
-
-    private static async Task WaitForAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"timed out waiting for: {what}");
-            }
-
-            await Task.Delay(20);
-        }
     }
 }

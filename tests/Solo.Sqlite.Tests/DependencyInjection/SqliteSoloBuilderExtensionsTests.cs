@@ -84,7 +84,7 @@ public sealed class SqliteSoloBuilderExtensionsTests : IDisposable
     [Fact]
     public async Task Worker_CorruptRowInTheQueue_DeadLettersItWithTheReasonAndStillRunsValidTasks()
     {
-        await using var app = new SqliteApp(_file.Path);
+        await using var app = NewApp();
         await app.Broker.GetCountsAsync("default", default);
         await RawSqlite.ExecuteAsync(
             _file.Path,
@@ -94,7 +94,7 @@ public sealed class SqliteSoloBuilderExtensionsTests : IDisposable
 
         var enqueued = await app.Client.EnqueueAsync(new Work(1, 42));
 
-        await SqliteApp.WaitForAsync(async () => app.Probe.Completions.Count == 1 && (await app.Broker.GetCountsAsync("default", default)).Pending == 0, "the valid task ran and the queue drained");
+        await SoloHarness.WaitForAsync(async () => app.Probe.Completions.Count == 1 && (await app.Broker.GetCountsAsync("default", default)).Pending == 0, "the valid task ran and the queue drained", TimeSpan.FromSeconds(15));
         var letter = Assert.Single(await app.Broker.GetDeadLettersAsync("default", 10, default));
         Assert.Equal("corrupt-1", letter.MessageId);
         Assert.Contains("malformed", letter.Reason, StringComparison.Ordinal);
@@ -107,13 +107,13 @@ public sealed class SqliteSoloBuilderExtensionsTests : IDisposable
     public async Task Worker_UniqueTasksAcrossTwoApps_CoalesceOnTheSharedFile()
     {
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var web = new SqliteApp(_file.Path, t => t.Unique(u => u.Coalesce().Key(w => w.Key)));
-        await using var worker = new SqliteApp(_file.Path, t => t.Unique(u => u.Coalesce().Key(w => w.Key)));
+        await using var web = NewApp(t => t.Unique(u => u.Coalesce().Key(w => w.Key)));
+        await using var worker = NewApp(t => t.Unique(u => u.Coalesce().Key(w => w.Key)));
         worker.Probe.OnRun = (_, _, ct) => release.Task.WaitAsync(ct);
         await worker.StartWorkerAsync();
 
         var first = await web.Client.EnqueueAsync(new Work(7, 1));
-        await SqliteApp.WaitForAsync(() => Task.FromResult(worker.Probe.Running == 1), "the first run started");
+        await SoloHarness.WaitForAsync(() => Task.FromResult(worker.Probe.Running == 1), "the first run started", TimeSpan.FromSeconds(15));
         var second = await web.Client.EnqueueAsync(new Work(7, 2));
         var third = await web.Client.EnqueueAsync(new Work(7, 3));
         release.SetResult();
@@ -121,7 +121,17 @@ public sealed class SqliteSoloBuilderExtensionsTests : IDisposable
         Assert.Equal(EnqueueOutcome.Enqueued, first.Outcome);
         Assert.Equal(EnqueueOutcome.Enqueued, second.Outcome);
         Assert.Equal(EnqueueOutcome.Duplicate, third.Outcome);
-        await SqliteApp.WaitForAsync(() => Task.FromResult(worker.Probe.Completions.Count == 2), "both runs completed");
+        await SoloHarness.WaitForAsync(() => Task.FromResult(worker.Probe.Completions.Count == 2), "both runs completed", TimeSpan.FromSeconds(15));
         Assert.Equal(1, worker.Probe.MaxRunning);
     }
+
+    /// <summary>An app on the test's file as a user writes it: <c>UseSqlite(path)</c>, two runners.</summary>
+    private SoloHarness NewApp(Action<TaskBuilder<Work>>? task = null) => SoloHarness.CreateApp(
+        s => s.UseSqlite(_file.Path, o => o.PollInterval = TimeSpan.FromMilliseconds(20)),
+        task,
+        w =>
+        {
+            w.Concurrency = 2;
+            w.ReceiveWait = TimeSpan.FromMilliseconds(200);
+        });
 }

@@ -16,6 +16,9 @@ namespace Solo.Tests.Conformance;
 /// </summary>
 public abstract class OutboxConformanceTests : IAsyncLifetime
 {
+    // How long a test waits for the relay when it names no other bound.
+    private static readonly TimeSpan DefaultWait = TimeSpan.FromSeconds(20);
+
     private readonly List<IAsyncDisposable> _disposables = [];
 
     /// <summary>A new outbox store on this test's database (each call another instance, as another process has).</summary>
@@ -171,7 +174,7 @@ public abstract class OutboxConformanceTests : IAsyncLifetime
         await app.DisposeAsync();
 
         var relay = await StartAppAsync();
-        await WaitForAsync(async () => await relay.Store.CountAsync(default) == 0, "the outbox to empty");
+        await SoloHarness.WaitForAsync(async () => await relay.Store.CountAsync(default) == 0, "the outbox to empty", DefaultWait);
 
         var published = Assert.Single(Broker.Publishes);
         Assert.Equal(a.TaskId, published.Key);
@@ -228,7 +231,7 @@ public abstract class OutboxConformanceTests : IAsyncLifetime
         var wait = await AbandonAsync(dying, batch);
 
         IReadOnlyList<OutboxMessage> reclaimed = [];
-        await WaitForAsync(
+        await SoloHarness.WaitForAsync(
             async () =>
             {
                 await using var next = await survivor.ClaimAsync(10, default);
@@ -303,18 +306,8 @@ public abstract class OutboxConformanceTests : IAsyncLifetime
 
     protected async Task WaitUntilPublishedAsync(OutboxApp app, IReadOnlyCollection<string> ids, TimeSpan? timeout = null)
     {
-        await WaitForAsync(() => Task.FromResult(ids.All(Broker.Publishes.ContainsKey)), $"{ids.Count} task(s) to be published", timeout);
-        await WaitForAsync(async () => await app.Store.CountAsync(default) == 0, "the outbox to empty", timeout);
-    }
-
-    private static async Task WaitForAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
-            await Task.Delay(20);
-        }
+        await SoloHarness.WaitForAsync(() => Task.FromResult(ids.All(Broker.Publishes.ContainsKey)), $"{ids.Count} task(s) to be published", timeout ?? DefaultWait);
+        await SoloHarness.WaitForAsync(async () => await app.Store.CountAsync(default) == 0, "the outbox to empty", timeout ?? DefaultWait);
     }
 
     private async Task<IOutboxStore> CreateTrackedStoreAsync(TimeSpan claimLease)

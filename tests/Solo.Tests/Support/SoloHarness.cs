@@ -42,19 +42,38 @@ public sealed class SoloHarness : IAsyncDisposable
         Probe? probe = null,
         Action<SoloBuilder>? solo = null)
     {
-        var services = new ServiceCollection();
-        services.AddLogging();
         var clock = time ?? TimeProvider.System;
-        services.AddSingleton(clock);
-        services.AddSingleton(probe ?? new Probe());
         var sharedBroker = broker ?? new InMemoryBroker(clock);
         var sharedLocks = locks ?? new InMemoryLockStore(clock);
+        return Build(
+            s =>
+            {
+                s.UseBroker(_ => sharedBroker).UseLockStore(_ => sharedLocks);
+                solo?.Invoke(s);
+            },
+            task,
+            worker,
+            clock,
+            probe);
+    }
+
+    /// <summary>
+    /// Builds a harness as an app writes it: the backend is chosen by <paramref name="backend"/> through its own
+    /// extension (<c>UseSqlite</c>, <c>UseRedis</c>, <c>UsePostgres</c>...), not handed in as instances.
+    /// </summary>
+    public static SoloHarness CreateApp(Action<SoloBuilder> backend, Action<TaskBuilder<Work>>? task = null, Action<SoloWorkerOptions>? worker = null) =>
+        Build(backend, task, worker, TimeProvider.System, probe: null);
+
+    private static SoloHarness Build(Action<SoloBuilder> backend, Action<TaskBuilder<Work>>? task, Action<SoloWorkerOptions>? worker, TimeProvider clock, Probe? probe)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton(clock);
+        services.AddSingleton(probe ?? new Probe());
         services.AddSolo(s =>
         {
-            s.AddTask<WorkTask, Work>("work", t => task?.Invoke(t))
-                .UseBroker(_ => sharedBroker)
-                .UseLockStore(_ => sharedLocks);
-            solo?.Invoke(s);
+            s.AddTask<WorkTask, Work>("work", t => task?.Invoke(t));
+            backend(s);
         });
         services.AddSoloWorker(w =>
         {
