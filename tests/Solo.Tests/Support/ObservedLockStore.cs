@@ -27,22 +27,22 @@ public sealed class ObservedLockStore(ILockStore inner) : ILockStore
         return results;
     }
 
-    public async ValueTask<LockResult> TryAcquireAndReleaseAsync(string acquireKey, string releaseKey, string owner, TimeSpan ttl, CancellationToken cancellationToken)
+    public async ValueTask<LockResult> TryAcquireAndReleaseAsync(string acquireKey, string releaseKey, string owner, long releaseFencingToken, TimeSpan ttl, CancellationToken cancellationToken)
     {
         BeforeRelease?.Invoke(releaseKey, owner);
-        return Observe(acquireKey, await inner.TryAcquireAndReleaseAsync(acquireKey, releaseKey, owner, ttl, cancellationToken));
+        return Observe(acquireKey, await inner.TryAcquireAndReleaseAsync(acquireKey, releaseKey, owner, releaseFencingToken, ttl, cancellationToken));
     }
 
     public async ValueTask<LockResult> ReplaceOwnerAsync(string key, string expectedOwner, string newOwner, TimeSpan ttl, CancellationToken cancellationToken) =>
         Observe(key, await inner.ReplaceOwnerAsync(key, expectedOwner, newOwner, ttl, cancellationToken));
 
-    public ValueTask<bool> RenewAsync(string key, string owner, TimeSpan ttl, CancellationToken cancellationToken) =>
-        inner.RenewAsync(key, owner, ttl, cancellationToken);
+    public ValueTask<bool> RenewAsync(string key, string owner, long fencingToken, TimeSpan ttl, CancellationToken cancellationToken) =>
+        inner.RenewAsync(key, owner, fencingToken, ttl, cancellationToken);
 
-    public ValueTask<bool> ReleaseAsync(string key, string owner, CancellationToken cancellationToken)
+    public ValueTask<bool> ReleaseAsync(string key, string owner, long fencingToken, CancellationToken cancellationToken)
     {
         BeforeRelease?.Invoke(key, owner);
-        return inner.ReleaseAsync(key, owner, cancellationToken);
+        return inner.ReleaseAsync(key, owner, fencingToken, cancellationToken);
     }
 
     public ValueTask<LockInfo?> GetAsync(string key, CancellationToken cancellationToken) => inner.GetAsync(key, cancellationToken);
