@@ -266,6 +266,53 @@ public abstract class LockStoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RenewAsync_SameOwnerStaleToken_FailsAndLeavesTheNewerAcquisition()
+    {
+        // A stale copy of a task (same owner, the token of an earlier acquisition) cannot extend the lock
+        // that its redelivery took again.
+        var store = await NewStoreAsync();
+        var key = Key("a");
+        var stale = await store.TryAcquireAsync(key, "task-1", LongTtl, default);
+        var live = await store.TryAcquireAsync(key, "task-1", LongTtl, default);
+
+        Assert.False(await store.RenewAsync(key, "task-1", stale.FencingToken, LongTtl * 2, default));
+
+        AssertLock(await store.GetAsync(key, default), key, "task-1", live.FencingToken, live.ExpiresAt);
+        Assert.True(await store.RenewAsync(key, "task-1", live.FencingToken, LongTtl, default));
+    }
+
+    [Fact]
+    public async Task ReleaseAsync_SameOwnerStaleToken_FailsAndLeavesTheNewerAcquisition()
+    {
+        var store = await NewStoreAsync();
+        var key = Key("a");
+        var stale = await store.TryAcquireAsync(key, "task-1", LongTtl, default);
+        var live = await store.TryAcquireAsync(key, "task-1", LongTtl, default);
+
+        Assert.False(await store.ReleaseAsync(key, "task-1", stale.FencingToken, default));
+        Assert.False(await store.ReleaseAsync(key, "task-1", 0, default));
+
+        AssertLock(await store.GetAsync(key, default), key, "task-1", live.FencingToken, live.ExpiresAt);
+        Assert.True(await store.ReleaseAsync(key, "task-1", live.FencingToken, default));
+        Assert.Null(await store.GetAsync(key, default));
+    }
+
+    [Fact]
+    public async Task TryAcquireAndReleaseAsync_StaleReleaseToken_AcquiresButKeepsTheReleaseKey()
+    {
+        // A start that carries the token of a queue slot its task has since taken again (a reschedule of
+        // another copy) takes the run slot but must not free the queue slot it no longer proves it holds.
+        var store = await NewStoreAsync();
+        var stale = await store.TryAcquireAsync(Key("q"), "task-1", LongTtl, default);
+        var live = await store.TryAcquireAsync(Key("q"), "task-1", LongTtl, default);
+
+        var result = await store.TryAcquireAndReleaseAsync(Key("r"), Key("q"), "task-1", stale.FencingToken, LongTtl, default);
+
+        Assert.True(result.Acquired);
+        AssertLock(await store.GetAsync(Key("q"), default), Key("q"), "task-1", live.FencingToken, live.ExpiresAt);
+    }
+
+    [Fact]
     public async Task TryAcquireManyAsync_MixedKeys_ReturnsEachResultInRequestOrder()
     {
         var store = await NewStoreAsync();
