@@ -25,6 +25,9 @@ internal sealed class SoloWorker(
     ILogger<SoloWorker> logger) : BackgroundService
 {
     private readonly SoloWorkerOptions _options = workerOptions.Value;
+    private static readonly TimeSpan FirstReceiveRetry = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan LongestReceiveRetry = TimeSpan.FromSeconds(5);
+
     private readonly CancellationTokenSource _hardStop = new();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -99,7 +102,7 @@ internal sealed class SoloWorker(
             {
                 permits.Release(taken);
                 failures++;
-                var wait = TimeSpan.FromMilliseconds(Math.Min(100 * Math.Pow(2, Math.Min(failures, 10)), 5000));
+                var wait = Backoff.ForAttempt(failures, FirstReceiveRetry, LongestReceiveRetry);
                 logger.LogError(ex, "Receiving from queue {Queue} failed; retrying in {Wait}", queue, wait);
                 try
                 {

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Solo.Locks;
 
-namespace Solo.Client;
+namespace Solo.Uniqueness;
 
 /// <summary>
 /// Queue slots this client may hold for tasks that were never published: a lock call whose reply was lost
