@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Solo.Worker;
 using Solo.Client;
+using Solo.Worker;
 
 namespace Solo.Outbox;
 
