@@ -3,8 +3,13 @@ namespace Solo;
 /// <summary>What a running task knows about itself.</summary>
 public sealed class TaskContext
 {
-    internal TaskContext(string taskId, string taskName, string queue, int attempt, int maxAttempts, string? uniqueKey, long? fencingToken, DateTimeOffset enqueuedAt, object args, IServiceProvider services)
+    private readonly Func<bool> _leaseHeld;
+    private readonly CancellationToken _leaseLost;
+
+    internal TaskContext(string taskId, string taskName, string queue, int attempt, int maxAttempts, string? uniqueKey, long? fencingToken, DateTimeOffset enqueuedAt, object args, IServiceProvider services, Func<bool> leaseHeld, CancellationToken leaseLost)
     {
+        _leaseHeld = leaseHeld;
+        _leaseLost = leaseLost;
         TaskId = taskId;
         TaskName = taskName;
         Queue = queue;
@@ -50,4 +55,27 @@ public sealed class TaskContext
 
     /// <summary>The scoped service provider of this run.</summary>
     public IServiceProvider Services { get; }
+
+    /// <summary>
+    /// True while this run surely still holds its message and its unique slot, judged now on the monotonic
+    /// clock (not when a timer last looked). A process that was stopped (a GC pause, a frozen VM) learns here,
+    /// the moment it resumes, that another copy may own the task by now.
+    /// </summary>
+    /// <remarks>
+    /// The run's cancellation token fires too, but by a timer that a process resuming from a stop may
+    /// run only after the task's own code. Check this last, inside the transaction of a write and before
+    /// it commits, besides guarding the write with <see cref="FencingToken"/>: a check that passes there,
+    /// in a database that serializes writers, proves that no newer run of the key had started.
+    /// </remarks>
+    public bool IsLeaseHeld => _leaseHeld();
+
+    /// <summary>Throws <see cref="OperationCanceledException"/> when <see cref="IsLeaseHeld"/> is false.</summary>
+    /// <exception cref="OperationCanceledException">The lease may have been lost: stop, and do not commit.</exception>
+    public void ThrowIfLeaseLost()
+    {
+        if (!IsLeaseHeld)
+        {
+            throw new OperationCanceledException($"Task {TaskId} ({TaskName}) may have lost its lease; another copy may own it now.", _leaseLost);
+        }
+    }
 }

@@ -146,7 +146,7 @@ internal sealed class TaskProcessor(
             var scope = scopes.CreateAsyncScope();
             await using (scope.ConfigureAwait(false))
             {
-                var context = new TaskContext(envelope.Id, registration.Name, delivery.Queue, envelope.Attempt, registration.MaxAttempts, envelope.Key, fence, envelope.EnqueuedAt, args, scope.ServiceProvider);
+                var context = new TaskContext(envelope.Id, registration.Name, delivery.Queue, envelope.Attempt, registration.MaxAttempts, envelope.Key, fence, envelope.EnqueuedAt, args, scope.ServiceProvider, () => lease.IsHeld, lease.Lost);
                 await InvokeAsync(registration, context, 0, linked.Token).ConfigureAwait(false);
             }
         }

@@ -63,6 +63,13 @@ public abstract class StaleCopyTests : IAsyncLifetime
         var liveSlot = await locks.GetAsync(RunKey, default);
         Assert.True(liveSlot!.FencingToken > staleToken, "the redelivery did not take its run slot again");
 
+        // What each run sees when it looks, the moment it looks: the stale one knows before its timer runs.
+        var contexts = solo.Probe.Starts.Select(s => s.Context).ToArray();
+        Assert.False(contexts[0].IsLeaseHeld);
+        Assert.Throws<OperationCanceledException>(contexts[0].ThrowIfLeaseLost);
+        Assert.True(contexts[1].IsLeaseHeld);
+        contexts[1].ThrowIfLeaseLost();
+
         // The stale copy resumes and finishes: it must leave the live copy's slot and message alone.
         staleGate.SetResult();
         await staleRun;
