@@ -29,6 +29,9 @@ public sealed class CommandTests
     [InlineData("produce needs option --loans", "produce", "--db", "x.db", "--events", "5")]
     [InlineData("unknown option '--events' for verify", "verify", "--db", "x.db", "--events", "5")]
     [InlineData("unknown command 'serve'", "serve")]
+    [InlineData("option --postgres needs --broker postgres or --locks postgres", "verify", "--db", "x.db", "--postgres", "Host=127.0.0.1")]
+    [InlineData("invalid value for --postgres: expected an Npgsql connection string", "worker", "--db", "x.db", "--broker", "postgres", "--postgres", "Bogus=1")]
+    [InlineData("invalid value 'mysql' for --locks", "produce", "--db", "x.db", "--events", "1", "--loans", "1", "--locks", "mysql")]
     public async Task Main_InvalidCommandLine_ExitsTwoNamingTheProblem(string message, params string[] args)
     {
         var run = await SampleProcess.RunAsync(CommandTimeout, args);
