@@ -27,6 +27,12 @@ internal sealed class FaultScenario(ITestOutputHelper output, string[] backend)
     /// </summary>
     public int RunLeaseSeconds { get; init; } = 10;
 
+    /// <summary>
+    /// The simulated work of a run (<c>--task-ms</c>). The default, 10-30 ms, keeps every worker busy with
+    /// several runs at any moment, so that a fault lands mid-task.
+    /// </summary>
+    public string TaskMs { get; init; } = "10-30";
+
     /// <summary>Describes the backend's own state (its lock keys, say) when verify fails; null when there is nothing to add.</summary>
     public Func<string>? DescribeBackend { get; init; }
 
@@ -38,10 +44,9 @@ internal sealed class FaultScenario(ITestOutputHelper output, string[] backend)
         var database = new SampleDatabase(db);
         await using var processes = new ProcessGroup();
 
-        // A 10-30 ms task keeps every worker busy with several runs at any moment, so a fault lands mid-task;
-        // a short delivery lease brings a lost delivery back soon.
+        // A short delivery lease brings a lost delivery back soon.
         string[] WorkerArgs(int seed) =>
-            ["worker", "--db", db, .. backend, "--concurrency", "4", "--task-ms", "10-30", "--lease", Text(LeaseSeconds), "--run-lease", Text(RunLeaseSeconds), "--seed", Text(seed)];
+            ["worker", "--db", db, .. backend, "--concurrency", "4", "--task-ms", TaskMs, "--lease", Text(LeaseSeconds), "--run-lease", Text(RunLeaseSeconds), "--seed", Text(seed)];
         var run = new FaultRun(database, [.. Enumerable.Range(1, 3).Select(i => processes.Start(WorkerArgs(i)))], seed => processes.Start(WorkerArgs(seed)));
 
         using var faultDone = new CancellationTokenSource();
