@@ -19,17 +19,17 @@ internal sealed class CountingLockStore(ILockStore inner) : ILockStore
     public ValueTask<IReadOnlyList<LockResult>> TryAcquireManyAsync(IReadOnlyList<LockRequest> requests, CancellationToken cancellationToken) =>
         inner.TryAcquireManyAsync(requests, cancellationToken);
 
-    public async ValueTask<LockResult> TryAcquireAndReleaseAsync(string acquireKey, string releaseKey, string owner, TimeSpan ttl, CancellationToken cancellationToken) =>
-        Count(await inner.TryAcquireAndReleaseAsync(acquireKey, releaseKey, owner, ttl, cancellationToken));
+    public async ValueTask<LockResult> TryAcquireAndReleaseAsync(string acquireKey, string releaseKey, string owner, long releaseFencingToken, TimeSpan ttl, CancellationToken cancellationToken) =>
+        Count(await inner.TryAcquireAndReleaseAsync(acquireKey, releaseKey, owner, releaseFencingToken, ttl, cancellationToken));
 
     public ValueTask<LockResult> ReplaceOwnerAsync(string key, string expectedOwner, string newOwner, TimeSpan ttl, CancellationToken cancellationToken) =>
         inner.ReplaceOwnerAsync(key, expectedOwner, newOwner, ttl, cancellationToken);
 
-    public ValueTask<bool> RenewAsync(string key, string owner, TimeSpan ttl, CancellationToken cancellationToken) =>
-        inner.RenewAsync(key, owner, ttl, cancellationToken);
+    public ValueTask<bool> RenewAsync(string key, string owner, long fencingToken, TimeSpan ttl, CancellationToken cancellationToken) =>
+        inner.RenewAsync(key, owner, fencingToken, ttl, cancellationToken);
 
-    public ValueTask<bool> ReleaseAsync(string key, string owner, CancellationToken cancellationToken) =>
-        inner.ReleaseAsync(key, owner, cancellationToken);
+    public ValueTask<bool> ReleaseAsync(string key, string owner, long fencingToken, CancellationToken cancellationToken) =>
+        inner.ReleaseAsync(key, owner, fencingToken, cancellationToken);
 
     public ValueTask<LockInfo?> GetAsync(string key, CancellationToken cancellationToken) =>
         inner.GetAsync(key, cancellationToken);

@@ -90,14 +90,14 @@ public sealed class PostgresLockStore : ILockStore, IAsyncDisposable, IDisposabl
             """;
 
         // The release depends on the token's update, so it happens only when the caller took the other key.
-        // Expired or not: an expired lock of the owner is dead either way.
+        // Expired or not: an expired lock of the holder is dead either way.
         _tokenAndReleaseSql = $"""
             WITH taken AS (
                 UPDATE {locks} SET fencing_token = nextval('{database.Names.FencingTokens}') WHERE key = $1 AND owner = $2
                 RETURNING owner, fencing_token, expires_at
             ),
             released AS (
-                DELETE FROM {locks} WHERE key = $3 AND owner = $2 AND EXISTS (SELECT 1 FROM taken)
+                DELETE FROM {locks} WHERE key = $3 AND owner = $2 AND fencing_token = $4 AND EXISTS (SELECT 1 FROM taken)
             )
             SELECT owner, fencing_token, expires_at FROM taken
             UNION ALL
@@ -120,10 +120,10 @@ public sealed class PostgresLockStore : ILockStore, IAsyncDisposable, IDisposabl
             SELECT false, owner, fencing_token, expires_at FROM held WHERE NOT EXISTS (SELECT 1 FROM replaced)
             """;
 
-        _renewSql = $"UPDATE {locks} SET expires_at = now() + $3::interval WHERE key = $1 AND owner = $2 AND expires_at > now()";
+        _renewSql = $"UPDATE {locks} SET expires_at = now() + $3::interval WHERE key = $1 AND owner = $2 AND fencing_token = $4 AND expires_at > now()";
 
         // Deleted outright: fencing tokens come from the sequence, so no tombstone is needed.
-        _releaseSql = $"DELETE FROM {locks} WHERE key = $1 AND owner = $2 AND expires_at > now()";
+        _releaseSql = $"DELETE FROM {locks} WHERE key = $1 AND owner = $2 AND fencing_token = $3 AND expires_at > now()";
 
         _getSql = $"SELECT owner, fencing_token, expires_at FROM {locks} WHERE key = $1 AND expires_at > now()";
 
@@ -205,7 +205,7 @@ public sealed class PostgresLockStore : ILockStore, IAsyncDisposable, IDisposabl
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">Both keys are the same: the call would take and drop one lock.</exception>
-    public async ValueTask<LockResult> TryAcquireAndReleaseAsync(string acquireKey, string releaseKey, string owner, TimeSpan ttl, CancellationToken cancellationToken)
+    public async ValueTask<LockResult> TryAcquireAndReleaseAsync(string acquireKey, string releaseKey, string owner, long releaseFencingToken, TimeSpan ttl, CancellationToken cancellationToken)
     {
         ValidateKey(acquireKey);
         ValidateKey(releaseKey);
@@ -222,7 +222,7 @@ public sealed class PostgresLockStore : ILockStore, IAsyncDisposable, IDisposabl
                 await SweepIfDueAsync(connection, ct).ConfigureAwait(false);
                 using var batch = new NpgsqlBatch(connection);
                 batch.BatchCommands.Add(new NpgsqlBatchCommand(_claimSql).With(acquireKey).With(owner).With(ttl));
-                batch.BatchCommands.Add(new NpgsqlBatchCommand(_tokenAndReleaseSql).With(acquireKey).With(owner).With(releaseKey));
+                batch.BatchCommands.Add(new NpgsqlBatchCommand(_tokenAndReleaseSql).With(acquireKey).With(owner).With(releaseKey).With(releaseFencingToken));
                 var reader = await batch.ExecuteReaderAsync(ct).ConfigureAwait(false);
                 await using var readerScope = reader.ConfigureAwait(false);
                 return await ReadResultAsync(reader, owner, ct).ConfigureAwait(false);
@@ -254,7 +254,7 @@ public sealed class PostgresLockStore : ILockStore, IAsyncDisposable, IDisposabl
     }
 
     /// <inheritdoc />
-    public async ValueTask<bool> RenewAsync(string key, string owner, TimeSpan ttl, CancellationToken cancellationToken)
+    public async ValueTask<bool> RenewAsync(string key, string owner, long fencingToken, TimeSpan ttl, CancellationToken cancellationToken)
     {
         ValidateKey(key);
         ValidateOwner(owner);
@@ -262,14 +262,14 @@ public sealed class PostgresLockStore : ILockStore, IAsyncDisposable, IDisposabl
         return await _database.RunAsync(
             async (connection, ct) =>
             {
-                using var command = new NpgsqlCommand(_renewSql, connection).With(key).With(owner).With(ttl);
+                using var command = new NpgsqlCommand(_renewSql, connection).With(key).With(owner).With(ttl).With(fencingToken);
                 return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
             },
             cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
-    public async ValueTask<bool> ReleaseAsync(string key, string owner, CancellationToken cancellationToken)
+    public async ValueTask<bool> ReleaseAsync(string key, string owner, long fencingToken, CancellationToken cancellationToken)
     {
         ValidateKey(key);
         ValidateOwner(owner);
@@ -277,7 +277,7 @@ public sealed class PostgresLockStore : ILockStore, IAsyncDisposable, IDisposabl
             async (connection, ct) =>
             {
                 await SweepIfDueAsync(connection, ct).ConfigureAwait(false);
-                using var command = new NpgsqlCommand(_releaseSql, connection).With(key).With(owner);
+                using var command = new NpgsqlCommand(_releaseSql, connection).With(key).With(owner).With(fencingToken);
                 return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
             },
             cancellationToken).ConfigureAwait(false);

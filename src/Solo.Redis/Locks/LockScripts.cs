@@ -39,6 +39,13 @@ internal static class LockScripts
           end
           return {1, owner, token, store(key, token, owner, ttl, now)}
         end
+        local function held_by(v, owner, token)
+          local t, _, held = string.match(v, '^(%d+)|(%d+)|(.*)$')
+          if t == nil then
+            error({err = 'SOLOLOCK the key holds a value that is not a Solo lock'})
+          end
+          return held == owner and t == token
+        end
         local function acquire(key, owner, ttl)
           local v = redis.call('GET', key)
           if not v then
@@ -74,18 +81,16 @@ internal static class LockScripts
         """;
 
     /// <summary>
-    /// KEYS: the lock to take, the lock to release. ARGV: owner, ttl ms. Releases the second only when the
-    /// first was taken and the owner holds the second. Returns the result of taking the first.
+    /// KEYS: the lock to take, the lock to release. ARGV: owner, ttl ms, token of the second. Releases the
+    /// second only when the first was taken and the owner holds the second with that token. Returns the
+    /// result of taking the first.
     /// </summary>
     public const string TryAcquireAndRelease = Prelude + """
         local r = acquire(KEYS[1], ARGV[1], tonumber(ARGV[2]))
         if r[1] == 1 then
           local v = redis.call('GET', KEYS[2])
-          if v then
-            local _, _, held = parse(v)
-            if held == ARGV[1] then
-              redis.call('DEL', KEYS[2])
-            end
+          if v and held_by(v, ARGV[1], ARGV[3]) then
+            redis.call('DEL', KEYS[2])
           end
         end
         return r
@@ -107,28 +112,21 @@ internal static class LockScripts
         return take(KEYS[1], ARGV[2], tonumber(ARGV[3]), token)
         """;
 
-    /// <summary>KEYS: the lock. ARGV: owner, ttl ms. Keeps the token. Returns 1 when renewed, else 0.</summary>
+    /// <summary>KEYS: the lock. ARGV: owner, ttl ms, token. Keeps the token. Returns 1 when renewed, else 0.</summary>
     public const string Renew = Prelude + """
         local v = redis.call('GET', KEYS[1])
-        if not v then
+        if not v or not held_by(v, ARGV[1], ARGV[3]) then
           return 0
         end
         local token, _, held = parse(v)
-        if held ~= ARGV[1] then
-          return 0
-        end
         store(KEYS[1], token, held, tonumber(ARGV[2]), now_us())
         return 1
         """;
 
-    /// <summary>KEYS: the lock. ARGV: owner. Compare-and-delete. Returns 1 when released, else 0.</summary>
+    /// <summary>KEYS: the lock. ARGV: owner, token. Compare-and-delete. Returns 1 when released, else 0.</summary>
     public const string Release = Prelude + """
         local v = redis.call('GET', KEYS[1])
-        if not v then
-          return 0
-        end
-        local _, _, held = parse(v)
-        if held ~= ARGV[1] then
+        if not v or not held_by(v, ARGV[1], ARGV[2]) then
           return 0
         end
         redis.call('DEL', KEYS[1])

@@ -154,7 +154,7 @@ public sealed class RedisLockStore : ILockStore
     /// <remarks>One script. On a cluster both keys must share a hash slot, as Solo's two slots of a key do.</remarks>
     /// <exception cref="ArgumentException">Both keys are the same: the call would take and drop one lock.</exception>
     /// <exception cref="BackendUnavailableException">Redis could not be reached; nothing changed.</exception>
-    public async ValueTask<LockResult> TryAcquireAndReleaseAsync(string acquireKey, string releaseKey, string owner, TimeSpan ttl, CancellationToken cancellationToken)
+    public async ValueTask<LockResult> TryAcquireAndReleaseAsync(string acquireKey, string releaseKey, string owner, long releaseFencingToken, TimeSpan ttl, CancellationToken cancellationToken)
     {
         ValidateKey(acquireKey);
         ValidateKey(releaseKey);
@@ -166,7 +166,7 @@ public sealed class RedisLockStore : ILockStore
         ValidateOwner(owner);
         var ms = TtlMilliseconds(ttl);
         cancellationToken.ThrowIfCancellationRequested();
-        var reply = await _backend.EvaluateAsync(LockScripts.TryAcquireAndRelease, [Key(acquireKey), Key(releaseKey)], [owner, ms]).ConfigureAwait(false);
+        var reply = await _backend.EvaluateAsync(LockScripts.TryAcquireAndRelease, [Key(acquireKey), Key(releaseKey)], [owner, ms, releaseFencingToken]).ConfigureAwait(false);
         return ToResult((RedisResult[])reply!, 0);
     }
 
@@ -185,24 +185,24 @@ public sealed class RedisLockStore : ILockStore
 
     /// <inheritdoc />
     /// <exception cref="BackendUnavailableException">Redis could not be reached; whether the lock is still held is unknown.</exception>
-    public async ValueTask<bool> RenewAsync(string key, string owner, TimeSpan ttl, CancellationToken cancellationToken)
+    public async ValueTask<bool> RenewAsync(string key, string owner, long fencingToken, TimeSpan ttl, CancellationToken cancellationToken)
     {
         ValidateKey(key);
         ValidateOwner(owner);
         var ms = TtlMilliseconds(ttl);
         cancellationToken.ThrowIfCancellationRequested();
-        var reply = await _backend.EvaluateAsync(LockScripts.Renew, [Key(key)], [owner, ms]).ConfigureAwait(false);
+        var reply = await _backend.EvaluateAsync(LockScripts.Renew, [Key(key)], [owner, ms, fencingToken]).ConfigureAwait(false);
         return (long)reply == 1;
     }
 
     /// <inheritdoc />
     /// <exception cref="BackendUnavailableException">Redis could not be reached; the lock ends with its TTL.</exception>
-    public async ValueTask<bool> ReleaseAsync(string key, string owner, CancellationToken cancellationToken)
+    public async ValueTask<bool> ReleaseAsync(string key, string owner, long fencingToken, CancellationToken cancellationToken)
     {
         ValidateKey(key);
         ValidateOwner(owner);
         cancellationToken.ThrowIfCancellationRequested();
-        var reply = await _backend.EvaluateAsync(LockScripts.Release, [Key(key)], [owner]).ConfigureAwait(false);
+        var reply = await _backend.EvaluateAsync(LockScripts.Release, [Key(key)], [owner, fencingToken]).ConfigureAwait(false);
         return (long)reply == 1;
     }
 

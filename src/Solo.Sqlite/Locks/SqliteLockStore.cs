@@ -27,12 +27,12 @@ public sealed class SqliteLockStore : ILockStore, IAsyncDisposable, IDisposable
         ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, fencing_token = excluded.fencing_token, expires_at = excluded.expires_at
         """;
 
-    private const string RenewSql = "UPDATE solo_locks SET expires_at = $expires_at WHERE key = $key AND owner = $owner AND expires_at > $now";
+    private const string RenewSql = "UPDATE solo_locks SET expires_at = $expires_at WHERE key = $key AND owner = $owner AND fencing_token = $token AND expires_at > $now";
 
-    private const string ReleaseLiveSql = "DELETE FROM solo_locks WHERE key = $key AND owner = $owner AND expires_at > $now";
+    private const string ReleaseLiveSql = "DELETE FROM solo_locks WHERE key = $key AND owner = $owner AND fencing_token = $token AND expires_at > $now";
 
-    // Expired or not: an expired lock of the owner is dead either way.
-    private const string ReleaseAnySql = "DELETE FROM solo_locks WHERE key = $key AND owner = $owner";
+    // Expired or not: an expired lock of the holder is dead either way.
+    private const string ReleaseAnySql = "DELETE FROM solo_locks WHERE key = $key AND owner = $owner AND fencing_token = $token";
 
     private const string GetSql = "SELECT owner, fencing_token, expires_at FROM solo_locks WHERE key = $key AND expires_at > $now";
 
@@ -124,7 +124,7 @@ public sealed class SqliteLockStore : ILockStore, IAsyncDisposable, IDisposable
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">Both keys are the same: the call would take and drop one lock.</exception>
-    public async ValueTask<LockResult> TryAcquireAndReleaseAsync(string acquireKey, string releaseKey, string owner, TimeSpan ttl, CancellationToken cancellationToken)
+    public async ValueTask<LockResult> TryAcquireAndReleaseAsync(string acquireKey, string releaseKey, string owner, long releaseFencingToken, TimeSpan ttl, CancellationToken cancellationToken)
     {
         ValidateKey(acquireKey);
         ValidateKey(releaseKey);
@@ -141,7 +141,7 @@ public sealed class SqliteLockStore : ILockStore, IAsyncDisposable, IDisposable
                 var result = Acquire(db, acquireKey, owner, ttl, Now(db));
                 if (result.Acquired)
                 {
-                    db.Command(ReleaseAnySql).Bind("$key", releaseKey).Bind("$owner", owner).ExecuteNonQuery();
+                    db.Command(ReleaseAnySql).Bind("$key", releaseKey).Bind("$owner", owner).Bind("$token", releaseFencingToken).ExecuteNonQuery();
                 }
 
                 return result;
@@ -177,7 +177,7 @@ public sealed class SqliteLockStore : ILockStore, IAsyncDisposable, IDisposable
     }
 
     /// <inheritdoc />
-    public async ValueTask<bool> RenewAsync(string key, string owner, TimeSpan ttl, CancellationToken cancellationToken)
+    public async ValueTask<bool> RenewAsync(string key, string owner, long fencingToken, TimeSpan ttl, CancellationToken cancellationToken)
     {
         ValidateKey(key);
         ValidateOwner(owner);
@@ -189,6 +189,7 @@ public sealed class SqliteLockStore : ILockStore, IAsyncDisposable, IDisposable
                 return db.Command(RenewSql)
                     .Bind("$key", key)
                     .Bind("$owner", owner)
+                    .Bind("$token", fencingToken)
                     .Bind("$now", now)
                     .Bind("$expires_at", SqliteCommandExtensions.AddClamped(now, ttl))
                     .ExecuteNonQuery() == 1;
@@ -197,13 +198,13 @@ public sealed class SqliteLockStore : ILockStore, IAsyncDisposable, IDisposable
     }
 
     /// <inheritdoc />
-    public async ValueTask<bool> ReleaseAsync(string key, string owner, CancellationToken cancellationToken)
+    public async ValueTask<bool> ReleaseAsync(string key, string owner, long fencingToken, CancellationToken cancellationToken)
     {
         ValidateKey(key);
         ValidateOwner(owner);
         // Deleted outright: fencing tokens come from the store-wide counter, so no tombstone is needed.
         return await _database.WriteAsync(
-            db => db.Command(ReleaseLiveSql).Bind("$key", key).Bind("$owner", owner).Bind("$now", Now(db)).ExecuteNonQuery() == 1,
+            db => db.Command(ReleaseLiveSql).Bind("$key", key).Bind("$owner", owner).Bind("$token", fencingToken).Bind("$now", Now(db)).ExecuteNonQuery() == 1,
             cancellationToken).ConfigureAwait(false);
     }
 

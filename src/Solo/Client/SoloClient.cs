@@ -267,7 +267,7 @@ internal sealed class SoloClient(
         {
             foreach (var item in items)
             {
-                _uncertain.Add(item.QueueLockKey!, item.Id);
+                _uncertain.Add(item.QueueLockKey!, item.Id, null);
             }
 
             throw;
@@ -279,18 +279,18 @@ internal sealed class SoloClient(
     {
         foreach (var item in items)
         {
-            if (item.QueueLockKey is null)
+            if (item.QueueLockKey is null || item.Fence is not { } fence)
             {
                 continue;
             }
 
             try
             {
-                await locks.ReleaseAsync(item.QueueLockKey, item.Id, cancellationToken).ConfigureAwait(false);
+                await locks.ReleaseAsync(item.QueueLockKey, item.Id, fence, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is BackendUnavailableException or OperationCanceledException)
             {
-                _uncertain.Add(item.QueueLockKey, item.Id);
+                _uncertain.Add(item.QueueLockKey, item.Id, fence);
             }
         }
     }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Solo;
 using Solo.Brokers;
 using Solo.Client;
+using Solo.Leases;
 using Solo.Locks;
 using Solo.Outbox;
 using Solo.Tasks;
@@ -102,6 +103,7 @@ public static class SoloServiceCollectionExtensions
         }
 
         services.TryAddSingleton<TaskProcessor>();
+        services.TryAddSingleton<LeaseMonitor>();
         services.AddHostedService<SoloWorker>();
         return services;
     }

@@ -99,7 +99,7 @@ public sealed class InMemoryLockStore : ILockStore
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">Both keys are the same: the call would take and drop one lock.</exception>
-    public ValueTask<LockResult> TryAcquireAndReleaseAsync(string acquireKey, string releaseKey, string owner, TimeSpan ttl, CancellationToken cancellationToken)
+    public ValueTask<LockResult> TryAcquireAndReleaseAsync(string acquireKey, string releaseKey, string owner, long releaseFencingToken, TimeSpan ttl, CancellationToken cancellationToken)
     {
         ValidateKey(acquireKey);
         ValidateKey(releaseKey);
@@ -114,7 +114,7 @@ public sealed class InMemoryLockStore : ILockStore
         lock (_gate)
         {
             var result = Acquire(acquireKey, owner, ttl, Sweep());
-            if (result.Acquired && _locks.TryGetValue(releaseKey, out var held) && held.Owner == owner)
+            if (result.Acquired && _locks.TryGetValue(releaseKey, out var held) && held.IsHeldBy(owner, releaseFencingToken))
             {
                 _locks.Remove(releaseKey);
             }
@@ -149,7 +149,7 @@ public sealed class InMemoryLockStore : ILockStore
     }
 
     /// <inheritdoc />
-    public ValueTask<bool> RenewAsync(string key, string owner, TimeSpan ttl, CancellationToken cancellationToken)
+    public ValueTask<bool> RenewAsync(string key, string owner, long fencingToken, TimeSpan ttl, CancellationToken cancellationToken)
     {
         ValidateKey(key);
         ValidateOwner(owner);
@@ -158,7 +158,7 @@ public sealed class InMemoryLockStore : ILockStore
         lock (_gate)
         {
             var now = Sweep();
-            if (!_locks.TryGetValue(key, out var held) || held.Owner != owner)
+            if (!_locks.TryGetValue(key, out var held) || !held.IsHeldBy(owner, fencingToken))
             {
                 return ValueTask.FromResult(false);
             }
@@ -172,7 +172,7 @@ public sealed class InMemoryLockStore : ILockStore
     }
 
     /// <inheritdoc />
-    public ValueTask<bool> ReleaseAsync(string key, string owner, CancellationToken cancellationToken)
+    public ValueTask<bool> ReleaseAsync(string key, string owner, long fencingToken, CancellationToken cancellationToken)
     {
         ValidateKey(key);
         ValidateOwner(owner);
@@ -180,7 +180,7 @@ public sealed class InMemoryLockStore : ILockStore
         lock (_gate)
         {
             Sweep();
-            if (!_locks.TryGetValue(key, out var held) || held.Owner != owner)
+            if (!_locks.TryGetValue(key, out var held) || !held.IsHeldBy(owner, fencingToken))
             {
                 return ValueTask.FromResult(false);
             }
@@ -296,5 +296,7 @@ public sealed class InMemoryLockStore : ILockStore
     private sealed record Entry(string Owner, long Token, DateTimeOffset ExpiresAt)
     {
         public LockInfo ToInfo(string key) => new(key, Owner, Token, ExpiresAt);
+
+        public bool IsHeldBy(string owner, long token) => Owner == owner && Token == token;
     }
 }

@@ -2,8 +2,10 @@ namespace Solo.Locks;
 
 /// <summary>
 /// A store of leased locks: each key has at most one owner until its TTL ends. Every operation is
-/// atomic, every release is compare-and-delete (only the owner releases), and every acquisition
-/// hands out a fencing token larger than any token handed out before for that key.
+/// atomic, and every acquisition hands out a fencing token larger than any token handed out before for
+/// that key. A holder is an owner <em>and</em> the token its acquisition got: renewals and releases
+/// compare both, so a copy of the owner that holds an older token (a stale process, a forged message)
+/// can neither extend nor delete the lock that a newer acquisition holds.
 /// Every backend implements it and passes the lock store conformance suite.
 /// </summary>
 public interface ILockStore
@@ -23,10 +25,10 @@ public interface ILockStore
 
     /// <summary>
     /// Atomically: takes <paramref name="acquireKey"/> as <see cref="TryAcquireAsync"/> does and, only if
-    /// that succeeded, releases <paramref name="releaseKey"/> if <paramref name="owner"/> holds it.
-    /// Solo uses it to swap a task's queue slot for its run slot.
+    /// that succeeded, releases <paramref name="releaseKey"/> if <paramref name="owner"/> holds it with
+    /// <paramref name="releaseFencingToken"/>. Solo uses it to swap a task's queue slot for its run slot.
     /// </summary>
-    ValueTask<LockResult> TryAcquireAndReleaseAsync(string acquireKey, string releaseKey, string owner, TimeSpan ttl, CancellationToken cancellationToken);
+    ValueTask<LockResult> TryAcquireAndReleaseAsync(string acquireKey, string releaseKey, string owner, long releaseFencingToken, TimeSpan ttl, CancellationToken cancellationToken);
 
     /// <summary>
     /// Atomically: if <paramref name="expectedOwner"/> holds <paramref name="key"/>, hands it to
@@ -35,11 +37,17 @@ public interface ILockStore
     /// </summary>
     ValueTask<LockResult> ReplaceOwnerAsync(string key, string expectedOwner, string newOwner, TimeSpan ttl, CancellationToken cancellationToken);
 
-    /// <summary>Sets a new TTL if <paramref name="owner"/> still holds the key. Returns false otherwise.</summary>
-    ValueTask<bool> RenewAsync(string key, string owner, TimeSpan ttl, CancellationToken cancellationToken);
+    /// <summary>
+    /// Sets a new TTL (keeping the token) if <paramref name="owner"/> still holds the key with
+    /// <paramref name="fencingToken"/>. Returns false otherwise.
+    /// </summary>
+    ValueTask<bool> RenewAsync(string key, string owner, long fencingToken, TimeSpan ttl, CancellationToken cancellationToken);
 
-    /// <summary>Deletes the key if <paramref name="owner"/> holds it. Returns false otherwise.</summary>
-    ValueTask<bool> ReleaseAsync(string key, string owner, CancellationToken cancellationToken);
+    /// <summary>
+    /// Deletes the key if <paramref name="owner"/> holds it with <paramref name="fencingToken"/>
+    /// (compare-and-delete). Returns false otherwise.
+    /// </summary>
+    ValueTask<bool> ReleaseAsync(string key, string owner, long fencingToken, CancellationToken cancellationToken);
 
     /// <summary>The live lock of a key, or null when it is free or expired.</summary>
     ValueTask<LockInfo?> GetAsync(string key, CancellationToken cancellationToken);

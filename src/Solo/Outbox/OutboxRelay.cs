@@ -2,6 +2,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Solo.Client;
+using Solo.Worker;
 
 namespace Solo.Outbox;
 
@@ -33,13 +34,13 @@ internal sealed class OutboxRelay(
         }
 
         logger.LogInformation("Solo outbox relay started (batch {BatchSize}, poll {PollInterval})", _options.BatchSize, _options.PollInterval);
-        var retryDelay = FirstRetryDelay;
+        var failures = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
                 var published = await RelayBatchAsync(stoppingToken).ConfigureAwait(false);
-                retryDelay = FirstRetryDelay;
+                failures = 0;
                 if (published == 0)
                 {
                     await WaitForMessagesAsync(stoppingToken).ConfigureAwait(false);
@@ -53,6 +54,7 @@ internal sealed class OutboxRelay(
             catch (Exception ex)
 #pragma warning restore CA1031
             {
+                var retryDelay = Backoff.ForAttempt(++failures, FirstRetryDelay, _options.MaxRetryDelay);
                 logger.LogWarning(ex, "Solo outbox relay: publishing failed; retrying in {Delay}", retryDelay);
                 try
                 {
@@ -62,8 +64,6 @@ internal sealed class OutboxRelay(
                 {
                     break;
                 }
-
-                retryDelay = TimeSpan.FromTicks(Math.Min(retryDelay.Ticks * 2, _options.MaxRetryDelay.Ticks));
             }
         }
 

@@ -1,6 +1,9 @@
 namespace Solo.Worker;
 
-/// <summary>Exponential backoff with jitter, so that tasks failing together do not retry together.</summary>
+/// <summary>
+/// Exponential backoff with jitter, so that what fails together does not retry together: task retries,
+/// and the worker's and the outbox relay's retries against a backend that is away.
+/// </summary>
 internal static class Backoff
 {
     public static TimeSpan ForAttempt(int failedAttempt, TimeSpan baseDelay, TimeSpan maxDelay)

@@ -1,9 +1,9 @@
-using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Solo.Brokers;
+using Solo.Leases;
 using Solo.Tasks;
 
 namespace Solo.Worker;
@@ -17,6 +17,7 @@ namespace Solo.Worker;
 internal sealed class SoloWorker(
     IBroker broker,
     TaskProcessor processor,
+    LeaseMonitor leases,
     TaskRegistry registry,
     IOptions<SoloOptions> options,
     IOptions<SoloWorkerOptions> workerOptions,
@@ -24,11 +25,10 @@ internal sealed class SoloWorker(
     ILogger<SoloWorker> logger) : BackgroundService
 {
     private readonly SoloWorkerOptions _options = workerOptions.Value;
-    private readonly CancellationTokenSource _hardStop = new();
+    private static readonly TimeSpan FirstReceiveRetry = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan LongestReceiveRetry = TimeSpan.FromSeconds(5);
 
-    // Received messages that wait in the buffer for a free runner. Their leases run meanwhile, so they are
-    // renewed like running tasks; one whose lease was lost is dropped here, and the broker delivers it again.
-    private readonly ConcurrentDictionary<IDelivery, byte> _waiting = new();
+    private readonly CancellationTokenSource _hardStop = new();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -40,13 +40,11 @@ internal sealed class SoloWorker(
         // Permits bound what this process holds: running tasks plus prefetched messages.
         var capacity = _options.Concurrency + _options.EffectivePrefetch;
         using var permits = new SemaphoreSlim(capacity, capacity);
-        var buffer = Channel.CreateUnbounded<IDelivery>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = queues.Length == 1 });
+        var buffer = Channel.CreateUnbounded<TaskLease>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = queues.Length == 1 });
 
         logger.LogInformation("Solo worker started: queues {Queues}, concurrency {Concurrency}, prefetch {Prefetch}", string.Join(",", queues), _options.Concurrency, _options.EffectivePrefetch);
         var runners = Enumerable.Range(0, _options.Concurrency).Select(_ => Task.Run(() => RunnerAsync(buffer.Reader, permits, stoppingToken), CancellationToken.None)).ToArray();
         var receivers = queues.Select(q => Task.Run(() => ReceiveLoopAsync(q, buffer.Writer, permits, capacity, stoppingToken), CancellationToken.None)).ToArray();
-        using var runnersDone = new CancellationTokenSource();
-        var renewing = Task.Run(() => RenewWaitingAsync(runnersDone.Token), CancellationToken.None);
 
         await Task.WhenAll(receivers).ConfigureAwait(false);
         buffer.Writer.Complete();
@@ -59,8 +57,6 @@ internal sealed class SoloWorker(
         }
 
         await drained.ConfigureAwait(false);
-        await runnersDone.CancelAsync().ConfigureAwait(false);
-        await renewing.ConfigureAwait(false);
         logger.LogInformation("Solo worker stopped");
     }
 
@@ -70,7 +66,7 @@ internal sealed class SoloWorker(
         base.Dispose();
     }
 
-    private async Task ReceiveLoopAsync(string queue, ChannelWriter<IDelivery> buffer, SemaphoreSlim permits, int capacity, CancellationToken stoppingToken)
+    private async Task ReceiveLoopAsync(string queue, ChannelWriter<TaskLease> buffer, SemaphoreSlim permits, int capacity, CancellationToken stoppingToken)
     {
         var failures = 0;
         while (!stoppingToken.IsCancellationRequested)
@@ -91,6 +87,7 @@ internal sealed class SoloWorker(
             }
 
             IReadOnlyList<IDelivery> deliveries;
+            var sentAt = time.GetTimestamp();
             try
             {
                 deliveries = await broker.ReceiveAsync(queue, taken, _options.ReceiveWait, stoppingToken).ConfigureAwait(false);
@@ -105,7 +102,7 @@ internal sealed class SoloWorker(
             {
                 permits.Release(taken);
                 failures++;
-                var wait = TimeSpan.FromMilliseconds(Math.Min(100 * Math.Pow(2, Math.Min(failures, 10)), 5000));
+                var wait = Backoff.ForAttempt(failures, FirstReceiveRetry, LongestReceiveRetry);
                 logger.LogError(ex, "Receiving from queue {Queue} failed; retrying in {Wait}", queue, wait);
                 try
                 {
@@ -126,57 +123,23 @@ internal sealed class SoloWorker(
 
             foreach (var delivery in deliveries)
             {
-                _waiting.TryAdd(delivery, 0);
-                buffer.TryWrite(delivery);
+                // Held from the moment the receive was sent: the broker's lease began no earlier.
+                buffer.TryWrite(leases.Track(delivery, sentAt));
             }
         }
     }
 
-    /// <summary>Renews the leases of messages waiting in the buffer, at a third of the shortest lease, until the runners are done.</summary>
-    private async Task RenewWaitingAsync(CancellationToken done)
+    private async Task RunnerAsync(ChannelReader<TaskLease> buffer, SemaphoreSlim permits, CancellationToken stoppingToken)
     {
-        var period = _options.DeliveryRenewInterval;
-        if (broker.DeliveryLease is { } lease && lease / 3 < period)
+        await foreach (var lease in buffer.ReadAllAsync().ConfigureAwait(false))
         {
-            period = lease / 3;
-        }
-
-        while (!done.IsCancellationRequested)
-        {
-            await Task.Delay(period, time, done).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            foreach (var delivery in _waiting.Keys)
-            {
-                bool renewed;
-                try
-                {
-                    renewed = await delivery.RenewAsync(CancellationToken.None).ConfigureAwait(false);
-                }
-#pragma warning disable CA1031 // A failed renewal is retried next period; the lease is the arbiter.
-                catch (Exception ex)
-#pragma warning restore CA1031
-                {
-                    logger.LogDebug(ex, "Renewing waiting message {MessageId} failed", delivery.MessageId);
-                    continue;
-                }
-
-                if (!renewed)
-                {
-                    _waiting.TryRemove(delivery, out _);
-                }
-            }
-        }
-    }
-
-    private async Task RunnerAsync(ChannelReader<IDelivery> buffer, SemaphoreSlim permits, CancellationToken stoppingToken)
-    {
-        await foreach (var delivery in buffer.ReadAllAsync().ConfigureAwait(false))
-        {
+            var delivery = lease.Delivery;
             try
             {
-                if (!_waiting.TryRemove(delivery, out _))
+                if (!lease.IsHeld)
                 {
                     // Its lease was lost while it waited: another consumer may have it by now.
-                    logger.LogWarning("Message {MessageId} lost its lease while it waited for a free runner; it is left to its redelivery", delivery.MessageId);
+                    LeaseLog.LostWhileWaiting(logger, delivery.MessageId);
                     continue;
                 }
 
@@ -187,7 +150,7 @@ internal sealed class SoloWorker(
                     continue;
                 }
 
-                await processor.ProcessAsync(delivery, _hardStop.Token).ConfigureAwait(false);
+                await processor.ProcessAsync(lease, _hardStop.Token).ConfigureAwait(false);
             }
 #pragma warning disable CA1031 // One message must never take the worker down; its lease brings it back.
             catch (Exception ex)
@@ -197,6 +160,7 @@ internal sealed class SoloWorker(
             }
             finally
             {
+                await lease.DisposeAsync().ConfigureAwait(false);
                 permits.Release();
             }
         }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Solo.Brokers;
+using Solo.Leases;
 using Solo.Locks;
 using Solo.Messages;
 using Solo.Tasks;
@@ -17,24 +18,22 @@ namespace Solo.Worker;
 /// </summary>
 internal sealed class TaskProcessor(
     TaskRegistry registry,
-    IBroker broker,
     ILockStore locks,
     IServiceScopeFactory scopes,
     IOptions<SoloOptions> options,
-    IOptions<SoloWorkerOptions> workerOptions,
     TimeProvider time,
     IEnumerable<ISoloMiddleware> middlewares,
     ILogger<TaskProcessor> logger)
 {
     private readonly SoloOptions _options = options.Value;
-    private readonly SoloWorkerOptions _workerOptions = workerOptions.Value;
     private readonly TaskSlots _slots = new(locks, options.Value.LockPrefix);
     private readonly ISoloMiddleware[] _middlewares = middlewares.ToArray();
 
-    /// <param name="delivery">The message.</param>
+    /// <param name="lease">The message and the leases this copy holds on it.</param>
     /// <param name="hardStop">Fires when shutdown stops waiting for running tasks: they go back to the queue.</param>
-    public async Task ProcessAsync(IDelivery delivery, CancellationToken hardStop)
+    public async Task ProcessAsync(TaskLease lease, CancellationToken hardStop)
     {
+        var delivery = lease.Delivery;
         Envelope envelope;
         try
         {
@@ -42,15 +41,18 @@ internal sealed class TaskProcessor(
         }
         catch (InvalidEnvelopeException ex)
         {
-            await DeadLetterAsync(delivery, ex.Message).ConfigureAwait(false);
+            await DeadLetterAsync(lease, null, ex.Message).ConfigureAwait(false);
             return;
         }
 
         var registration = registry.FindByName(envelope.Task);
         if (registration is null)
         {
-            await DeadLetterAsync(delivery, $"unknown task '{envelope.Task}': no task of that name is registered in this worker").ConfigureAwait(false);
-            await ReleaseAsync(null, envelope, started: false).ConfigureAwait(false);
+            if (await DeadLetterAsync(lease, envelope, $"unknown task '{envelope.Task}': no task of that name is registered in this worker").ConfigureAwait(false))
+            {
+                await ReleaseAsync(null, envelope, runFence: null).ConfigureAwait(false);
+            }
+
             return;
         }
 
@@ -67,14 +69,17 @@ internal sealed class TaskProcessor(
 
         if (args is null)
         {
-            await DeadLetterAsync(delivery, $"arguments of task '{registration.Name}' do not deserialize into {registration.ArgsType.Name}: {envelope.Args.GetRawText()}").ConfigureAwait(false);
-            await ReleaseAsync(registration.Unique, envelope, started: false).ConfigureAwait(false);
+            if (await DeadLetterAsync(lease, envelope, $"arguments of task '{registration.Name}' do not deserialize into {registration.ArgsType.Name}: {envelope.Args.GetRawText()}").ConfigureAwait(false))
+            {
+                await ReleaseAsync(registration.Unique, envelope, runFence: null).ConfigureAwait(false);
+            }
+
             return;
         }
 
         try
         {
-            await RunAsync(delivery, envelope, registration, args, hardStop).ConfigureAwait(false);
+            await RunAsync(lease, envelope, registration, args, hardStop).ConfigureAwait(false);
         }
         catch (Exception ex) when (!hardStop.IsCancellationRequested)
         {
@@ -83,35 +88,57 @@ internal sealed class TaskProcessor(
         }
     }
 
-    private async Task RunAsync(IDelivery delivery, Envelope envelope, TaskRegistration registration, object args, CancellationToken hardStop)
+    private async Task RunAsync(TaskLease lease, Envelope envelope, TaskRegistration registration, object args, CancellationToken hardStop)
     {
+        var delivery = lease.Delivery;
         var unique = envelope.Key is null ? null : registration.Unique;
+        if (!lease.IsHeld)
+        {
+            Abandon(envelope, "before its start");
+            return;
+        }
+
         long? fence = null;
         if (unique is not null)
         {
+            var sentAt = time.GetTimestamp();
             var start = await _slots.StartAsync(unique, envelope.Key!, envelope.Id, envelope.Fence, envelope.Attempt == 1 && delivery.DeliveryCount == 1, hardStop).ConfigureAwait(false);
+
+            // Checked after the call: held now proves the start ran while this copy still owned the
+            // message, so no redelivery can have started beside it. Otherwise what it took is given back.
+            if (!lease.IsHeld)
+            {
+                if (start is { Outcome: SlotStartOutcome.Run, Fence: { } taken } && TaskSlots.HoldsSlotWhileRunning(unique))
+                {
+                    await _slots.UndoStartAsync(unique, envelope.Key!, envelope.Id, taken, CancellationToken.None).ConfigureAwait(false);
+                }
+
+                Abandon(envelope, "while it started");
+                return;
+            }
+
             if (start.Outcome == SlotStartOutcome.Superseded)
             {
                 logger.LogDebug("Task {TaskId} was replaced by {Holder} and is dropped", envelope.Id, start.Holder);
-                await delivery.AckAsync(CancellationToken.None).ConfigureAwait(false);
-                await ReleaseAsync(unique, envelope, started: true).ConfigureAwait(false);
+                await SettleAsync(lease, envelope, "at its drop", () => delivery.AckAsync(CancellationToken.None)).ConfigureAwait(false);
                 return;
             }
 
             if (start.Outcome == SlotStartOutcome.Conflict)
             {
-                await StartConflictAsync(delivery, envelope, unique, start.Holder ?? "(unknown)", hardStop).ConfigureAwait(false);
+                await StartConflictAsync(lease, envelope, unique, start.Holder ?? "(unknown)", hardStop).ConfigureAwait(false);
                 return;
             }
 
             fence = start.Fence;
+            if (fence is { } runFence && TaskSlots.HoldsSlotWhileRunning(unique))
+            {
+                lease.AttachSlot(unique.RunLease, sentAt, (ttl, ct) => _slots.RenewRunningAsync(unique, envelope.Key!, envelope.Id, runFence, ttl, ct));
+            }
         }
 
-        using var leaseLost = new CancellationTokenSource();
         using var timeout = registration.Timeout is { } t ? new CancellationTokenSource(t, time) : new CancellationTokenSource();
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(hardStop, leaseLost.Token, timeout.Token);
-        using var done = new CancellationTokenSource();
-        var renewal = RenewWhileRunningAsync(delivery, envelope, unique, leaseLost, done.Token);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(hardStop, lease.Lost, timeout.Token);
 
         Exception? failure = null;
         try
@@ -129,18 +156,23 @@ internal sealed class TaskProcessor(
         {
             failure = ex;
         }
-        finally
+
+        // From here on this copy settles by itself: a renewal must not race the release below.
+        await lease.StopRenewingAsync().ConfigureAwait(false);
+        var runFenceHeld = unique is not null && TaskSlots.HoldsSlotWhileRunning(unique) ? fence : null;
+        if (!lease.IsHeld && !hardStop.IsCancellationRequested)
         {
-            await done.CancelAsync().ConfigureAwait(false);
-            await renewal.ConfigureAwait(false);
+            // Its redelivery owns the task and its slots now; acking or releasing would act over it.
+            LeaseLog.CompletedAfterLeaseLost(logger, envelope.Id, envelope.Task, envelope.Key);
+            return;
         }
 
         if (failure is null)
         {
             // Release, then ack: a crash in between redelivers the task, which runs again (after,
             // never beside); the other order would leave its slot locked until the TTL.
-            await ReleaseAsync(unique, envelope, started: true).ConfigureAwait(false);
-            await delivery.AckAsync(CancellationToken.None).ConfigureAwait(false);
+            await ReleaseAsync(unique, envelope, runFenceHeld ?? fence).ConfigureAwait(false);
+            await SettleAsync(lease, envelope, "before its ack", () => delivery.AckAsync(CancellationToken.None)).ConfigureAwait(false);
             return;
         }
 
@@ -148,137 +180,69 @@ internal sealed class TaskProcessor(
         {
             // Shutdown gave up waiting: back to the queue as it was; its slots stay, it reclaims them.
             logger.LogWarning("Task {TaskId} ({Task}) was cancelled by shutdown and returns to the queue", envelope.Id, envelope.Task);
-            await delivery.RequeueAsync(new OutgoingMessage(envelope.Id, delivery.Queue, delivery.Body), CancellationToken.None).ConfigureAwait(false);
+            await SettleAsync(lease, envelope, "at shutdown", () => delivery.RequeueAsync(new OutgoingMessage(envelope.Id, delivery.Queue, delivery.Body), CancellationToken.None)).ConfigureAwait(false);
             return;
         }
 
-        var reason = leaseLost.IsCancellationRequested ? "its lease was lost" : timeout.IsCancellationRequested ? $"it timed out after {registration.Timeout}" : $"{failure.GetType().Name}: {failure.Message}";
+        var reason = timeout.IsCancellationRequested ? $"it timed out after {registration.Timeout}" : $"{failure.GetType().Name}: {failure.Message}";
         if (envelope.Attempt < registration.MaxAttempts)
         {
             var delay = Backoff.ForAttempt(envelope.Attempt, registration.RetryBaseDelay, registration.RetryMaxDelay);
             logger.LogWarning(failure, "Task {TaskId} ({Task}) attempt {Attempt} of {MaxAttempts} failed ({Reason}); retrying in {Delay}", envelope.Id, envelope.Task, envelope.Attempt, registration.MaxAttempts, reason, delay);
-            if (unique is not null)
+            if (unique is not null && runFenceHeld is { } held)
             {
                 // A retry is still pending: it keeps its slots for the backoff and the next run.
-                await _slots.RenewRunningAsync(unique, envelope.Key!, envelope.Id, delay + unique.RunLease, CancellationToken.None).ConfigureAwait(false);
+                await _slots.RenewRunningAsync(unique, envelope.Key!, envelope.Id, held, delay + unique.RunLease, CancellationToken.None).ConfigureAwait(false);
             }
 
-            await RequeueAsync(delivery, envelope with { Attempt = envelope.Attempt + 1 }, delay).ConfigureAwait(false);
+            await RequeueAsync(lease, envelope with { Attempt = envelope.Attempt + 1 }, delay, "before its retry").ConfigureAwait(false);
             return;
         }
 
         logger.LogError(failure, "Task {TaskId} ({Task}) failed on its last attempt ({Attempt}); dead-lettered", envelope.Id, envelope.Task, envelope.Attempt);
-        await ReleaseAsync(unique, envelope, started: true).ConfigureAwait(false);
-        await DeadLetterAsync(delivery, $"failed after {envelope.Attempt} attempt(s): {reason}").ConfigureAwait(false);
+        await ReleaseAsync(unique, envelope, runFenceHeld ?? fence).ConfigureAwait(false);
+        await DeadLetterAsync(lease, envelope, $"failed after {envelope.Attempt} attempt(s): {reason}").ConfigureAwait(false);
     }
 
-    private async Task StartConflictAsync(IDelivery delivery, Envelope envelope, UniquePolicy unique, string holder, CancellationToken cancellationToken)
+    private async Task StartConflictAsync(TaskLease lease, Envelope envelope, UniquePolicy unique, string holder, CancellationToken cancellationToken)
     {
+        var delivery = lease.Delivery;
         switch (unique.OnStartConflict)
         {
             case Conflict.Reschedule:
                 var delay = Backoff.Jitter(unique.RescheduleDelay);
-                if (await _slots.HoldQueueSlotAsync(unique, envelope.Key!, envelope.Id, unique.QueueSlotTtl + delay, cancellationToken).ConfigureAwait(false))
-                {
-                    await RequeueAsync(delivery, envelope, delay).ConfigureAwait(false);
-                }
-                else
+                var hold = await _slots.HoldQueueSlotAsync(unique, envelope.Key!, envelope.Id, envelope.Fence, unique.QueueSlotTtl + delay, cancellationToken).ConfigureAwait(false);
+                if (!hold.Held)
                 {
                     // Another pending task of this key holds the queue slot; it runs later and covers this one.
                     logger.LogDebug("Task {TaskId} is covered by pending task of key {Key} and is dropped", envelope.Id, envelope.Key);
-                    await delivery.AckAsync(CancellationToken.None).ConfigureAwait(false);
+                    await SettleAsync(lease, envelope, "at its drop", () => delivery.AckAsync(CancellationToken.None)).ConfigureAwait(false);
+                    return;
+                }
+
+                // The message must carry the token it holds its slot with now, or its next start could not free it.
+                var requeued = await RequeueAsync(lease, envelope with { Fence = hold.Fence }, delay, "at its reschedule").ConfigureAwait(false);
+                if (hold.Retaken && hold.Fence is { } fence && (!requeued || !lease.IsHeld))
+                {
+                    // The requeue may not have happened: no queue slot may stay without a message behind it.
+                    await _slots.UndoHoldAsync(envelope.Key!, envelope.Id, fence, CancellationToken.None).ConfigureAwait(false);
                 }
 
                 return;
             case Conflict.Throw:
-                await DeadLetterAsync(delivery, new UniqueConflictException(envelope.Key!, holder).Message).ConfigureAwait(false);
-                await ReleaseAsync(unique, envelope, started: false).ConfigureAwait(false);
+                if (await DeadLetterAsync(lease, envelope, new UniqueConflictException(envelope.Key!, holder).Message).ConfigureAwait(false))
+                {
+                    await ReleaseAsync(unique, envelope, runFence: null).ConfigureAwait(false);
+                }
+
                 return;
             default:
-                await delivery.AckAsync(CancellationToken.None).ConfigureAwait(false);
-                await ReleaseAsync(unique, envelope, started: false).ConfigureAwait(false);
-                return;
-        }
-    }
-
-    private async Task RenewWhileRunningAsync(IDelivery delivery, Envelope envelope, UniquePolicy? unique, CancellationTokenSource leaseLost, CancellationToken done)
-    {
-        var lease = unique?.RunLease ?? Timeout.InfiniteTimeSpan;
-
-        // Renew each lease at a third of its length, so that one late or failed renewal is survivable.
-        var period = _workerOptions.DeliveryRenewInterval;
-        if (broker.DeliveryLease is { } deliveryLease && deliveryLease / 3 < period)
-        {
-            period = deliveryLease / 3;
-        }
-
-        if (unique is not null && lease / 3 < period)
-        {
-            period = lease / 3;
-        }
-
-        var lastRenewed = time.GetUtcNow();
-        while (!done.IsCancellationRequested)
-        {
-            // Every run ends by cancelling this wait: suppress the exception rather than pay for it per task.
-            await Task.Delay(period, time, done).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            if (done.IsCancellationRequested)
-            {
-                return;
-            }
-
-            try
-            {
-                // A delivery whose lease was lost may be running elsewhere already, as the same task id
-                // that owns the slots: this run must stop.
-                if (!await delivery.RenewAsync(done).ConfigureAwait(false))
+                if (await SettleAsync(lease, envelope, "at its drop", () => delivery.AckAsync(CancellationToken.None)).ConfigureAwait(false))
                 {
-                    logger.LogWarning("Task {TaskId} lost its delivery lease; cancelling it", envelope.Id);
-                    await leaseLost.CancelAsync().ConfigureAwait(false);
-                    return;
+                    await ReleaseAsync(unique, envelope, runFence: null).ConfigureAwait(false);
                 }
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            catch (Exception ex)
-            {
-                logger.LogWarning(ex, "Renewing the delivery of task {TaskId} failed", envelope.Id);
-            }
 
-            if (unique is null)
-            {
-                continue;
-            }
-
-            bool? renewed;
-            try
-            {
-                renewed = await _slots.RenewRunningAsync(unique, envelope.Key!, envelope.Id, lease, done).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
                 return;
-            }
-            catch (Exception ex)
-            {
-                // Unknown: the store may be briefly away. Only a lease that surely ended cancels the task.
-                logger.LogWarning(ex, "Renewing the lease of task {TaskId} failed", envelope.Id);
-                renewed = null;
-            }
-
-            var now = time.GetUtcNow();
-            if (renewed == true)
-            {
-                lastRenewed = now;
-            }
-            else if (renewed == false || now - lastRenewed >= lease)
-            {
-                logger.LogWarning("Task {TaskId} lost its lease on {Key}; cancelling it", envelope.Id, envelope.Key);
-                await leaseLost.CancelAsync().ConfigureAwait(false);
-                return;
-            }
         }
     }
 
@@ -292,20 +256,50 @@ internal sealed class TaskProcessor(
         return _middlewares[index].OnRunAsync(context, () => InvokeAsync(registration, context, index + 1, cancellationToken), cancellationToken);
     }
 
-    private ValueTask RequeueAsync(IDelivery delivery, Envelope envelope, TimeSpan delay) =>
-        delivery.RequeueAsync(new OutgoingMessage(envelope.Id, delivery.Queue, EnvelopeSerializer.Serialize(envelope), time.GetUtcNow() + delay), CancellationToken.None);
-
-    private async Task DeadLetterAsync(IDelivery delivery, string reason)
+    /// <summary>
+    /// Settles the message only while this copy still holds its lease; a copy that lost it abandons the
+    /// message quietly to its redelivery. Returns whether it settled.
+    /// </summary>
+    private async Task<bool> SettleAsync(TaskLease lease, Envelope? envelope, string stage, Func<ValueTask> settle)
     {
-        logger.LogWarning("Message {MessageId} of queue {Queue} dead-lettered: {Reason}", delivery.MessageId, delivery.Queue, reason);
-        await delivery.DeadLetterAsync(reason, CancellationToken.None).ConfigureAwait(false);
+        if (!lease.IsHeld)
+        {
+            if (envelope is null)
+            {
+                LeaseLog.Abandoned(logger, lease.Delivery.MessageId, "(undecodable)", null, stage);
+            }
+            else
+            {
+                Abandon(envelope, stage);
+            }
+
+            return false;
+        }
+
+        await settle().ConfigureAwait(false);
+        return true;
     }
 
-    private async Task ReleaseAsync(UniquePolicy? unique, Envelope envelope, bool started)
+    private void Abandon(Envelope envelope, string stage) => LeaseLog.Abandoned(logger, envelope.Id, envelope.Task, envelope.Key, stage);
+
+    private Task<bool> RequeueAsync(TaskLease lease, Envelope envelope, TimeSpan delay, string stage) =>
+        SettleAsync(lease, envelope, stage, () => lease.Delivery.RequeueAsync(new OutgoingMessage(envelope.Id, lease.Delivery.Queue, EnvelopeSerializer.Serialize(envelope), time.GetUtcNow() + delay), CancellationToken.None));
+
+    private Task<bool> DeadLetterAsync(TaskLease lease, Envelope? envelope, string reason) =>
+        SettleAsync(lease, envelope, "before its dead letter", async () =>
+        {
+            logger.LogWarning("Message {MessageId} of queue {Queue} dead-lettered: {Reason}", lease.Delivery.MessageId, lease.Delivery.Queue, reason);
+            await lease.Delivery.DeadLetterAsync(reason, CancellationToken.None).ConfigureAwait(false);
+        });
+
+    /// <param name="unique">The task's rules; null for a task this worker does not know.</param>
+    /// <param name="envelope">The message; its id and queue token prove what it may release.</param>
+    /// <param name="runFence">The token the run took at start; null when it never started.</param>
+    private async Task ReleaseAsync(UniquePolicy? unique, Envelope envelope, long? runFence)
     {
         if (envelope.Key is not null)
         {
-            await _slots.ReleaseAsync(unique, envelope.Key, envelope.Id, started, CancellationToken.None).ConfigureAwait(false);
+            await _slots.ReleaseAsync(unique, envelope.Key, envelope.Id, envelope.Fence, runFence, CancellationToken.None).ConfigureAwait(false);
         }
     }
 }

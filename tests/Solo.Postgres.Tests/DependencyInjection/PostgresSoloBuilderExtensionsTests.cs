@@ -20,8 +20,9 @@ public sealed class PostgresSoloBuilderExtensionsTests(FreshDatabase database) :
 
         Assert.Equal(1, provider.GetRequiredService<PostgresDatabasePool>().Count);
         Assert.Equal(TimeSpan.FromSeconds(7), broker.DeliveryLease);
-        Assert.True((await locks.TryAcquireAsync("di-k", "owner", TimeSpan.FromMinutes(1), default)).Acquired);
-        Assert.True(await locks.ReleaseAsync("di-k", "owner", default));
+        var acquired = await locks.TryAcquireAsync("di-k", "owner", TimeSpan.FromMinutes(1), default);
+        Assert.True(acquired.Acquired);
+        Assert.True(await locks.ReleaseAsync("di-k", "owner", acquired.FencingToken, default));
         await broker.PublishAsync([new OutgoingMessage("m1", "di-q", new byte[] { 1 })], default);
         await Assert.Single(await broker.ReceiveAsync("di-q", 1, TimeSpan.FromSeconds(5), default)).AckAsync(default);
     }

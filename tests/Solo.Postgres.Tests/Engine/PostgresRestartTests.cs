@@ -51,7 +51,7 @@ public sealed class PostgresRestartTests : IDisposable
         var connectionString = _server.ConnectionString();
         await using var locks = new PostgresLockStore(connectionString);
         var before = await locks.TryAcquireAsync("k", "owner-1", TimeSpan.FromMinutes(1), default);
-        Assert.True(await locks.ReleaseAsync("k", "owner-1", default));
+        Assert.True(await locks.ReleaseAsync("k", "owner-1", before.FencingToken, default));
 
         _server.Stop();
         _server.StartAgain();

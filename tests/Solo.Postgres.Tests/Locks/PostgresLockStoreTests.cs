@@ -70,7 +70,7 @@ public sealed class PostgresLockStoreTests(FreshDatabase database) : IClassFixtu
                 {
                     if (results[i].Acquired)
                     {
-                        await store.ReleaseAsync(order[i], owner, default);
+                        await store.ReleaseAsync(order[i], owner, results[i].FencingToken, default);
                     }
                 }
             }
@@ -108,7 +108,7 @@ public sealed class PostgresLockStoreTests(FreshDatabase database) : IClassFixtu
         var second = NewStore();
 
         var a = await first.TryAcquireAsync("k", "owner-1", TimeSpan.FromMinutes(1), default);
-        Assert.True(await first.ReleaseAsync("k", "owner-1", default));
+        Assert.True(await first.ReleaseAsync("k", "owner-1", a.FencingToken, default));
         var b = await second.TryAcquireAsync("k", "owner-2", TimeSpan.FromMinutes(1), default);
 
         Assert.True(b.Acquired);

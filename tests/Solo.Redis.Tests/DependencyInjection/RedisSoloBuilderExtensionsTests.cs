@@ -20,8 +20,9 @@ public sealed class RedisSoloBuilderExtensionsTests
 
         Assert.Equal(1, provider.GetRequiredService<RedisConnectionPool>().Count);
         var key = RedisKeys.NewPrefix("di-lock") + "k";
-        Assert.True((await locks.TryAcquireAsync(key, "owner", TimeSpan.FromMinutes(1), default)).Acquired);
-        Assert.True(await locks.ReleaseAsync(key, "owner", default));
+        var acquired = await locks.TryAcquireAsync(key, "owner", TimeSpan.FromMinutes(1), default);
+        Assert.True(acquired.Acquired);
+        Assert.True(await locks.ReleaseAsync(key, "owner", acquired.FencingToken, default));
         await broker.PublishAsync([new OutgoingMessage("m1", "q", new byte[] { 1 })], default);
         await Assert.Single(await broker.ReceiveAsync("q", 1, TimeSpan.FromSeconds(5), default)).AckAsync(default);
     }

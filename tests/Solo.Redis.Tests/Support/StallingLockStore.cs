@@ -20,25 +20,25 @@ public sealed class StallingLockStore(ILockStore inner) : ILockStore
     public ValueTask<IReadOnlyList<LockResult>> TryAcquireManyAsync(IReadOnlyList<LockRequest> requests, CancellationToken cancellationToken) =>
         inner.TryAcquireManyAsync(requests, cancellationToken);
 
-    public ValueTask<LockResult> TryAcquireAndReleaseAsync(string acquireKey, string releaseKey, string owner, TimeSpan ttl, CancellationToken cancellationToken) =>
-        inner.TryAcquireAndReleaseAsync(acquireKey, releaseKey, owner, ttl, cancellationToken);
+    public ValueTask<LockResult> TryAcquireAndReleaseAsync(string acquireKey, string releaseKey, string owner, long releaseFencingToken, TimeSpan ttl, CancellationToken cancellationToken) =>
+        inner.TryAcquireAndReleaseAsync(acquireKey, releaseKey, owner, releaseFencingToken, ttl, cancellationToken);
 
     public ValueTask<LockResult> ReplaceOwnerAsync(string key, string expectedOwner, string newOwner, TimeSpan ttl, CancellationToken cancellationToken) =>
         inner.ReplaceOwnerAsync(key, expectedOwner, newOwner, ttl, cancellationToken);
 
-    public async ValueTask<bool> RenewAsync(string key, string owner, TimeSpan ttl, CancellationToken cancellationToken)
+    public async ValueTask<bool> RenewAsync(string key, string owner, long fencingToken, TimeSpan ttl, CancellationToken cancellationToken)
     {
         if (owner == StallRenewalsOf)
         {
             await Task.Delay(Timeout.Infinite, cancellationToken);
         }
 
-        return await inner.RenewAsync(key, owner, ttl, cancellationToken);
+        return await inner.RenewAsync(key, owner, fencingToken, ttl, cancellationToken);
     }
 
-    public async ValueTask<bool> ReleaseAsync(string key, string owner, CancellationToken cancellationToken)
+    public async ValueTask<bool> ReleaseAsync(string key, string owner, long fencingToken, CancellationToken cancellationToken)
     {
-        var released = await inner.ReleaseAsync(key, owner, cancellationToken);
+        var released = await inner.ReleaseAsync(key, owner, fencingToken, cancellationToken);
         Releases.Enqueue((key, owner, released));
         return released;
     }

@@ -30,7 +30,7 @@ public sealed class SqliteLockStoreFakeTimeTests : FakeClockLockStoreConformance
         FakeTime.Advance(TimeSpan.FromSeconds(31));
         Assert.Equal(101, await store.CountRowsAsync(default));
 
-        await store.ReleaseAsync(Key("unrelated"), "owner", default);
+        await store.ReleaseAsync(Key("unrelated"), "owner", 1, default);
 
         Assert.Equal(1, await store.CountRowsAsync(default));
     }

@@ -62,7 +62,7 @@ public sealed class SqliteLockStoreTests : IAsyncLifetime, IDisposable
                 await Task.Delay(1);
                 Interlocked.Decrement(ref holders[k]);
                 // Released through the other instance: ownership lives in the file, not in a connection.
-                if (!await stores[(worker + 1) % stores.Length].ReleaseAsync($"k{k}", owner, default))
+                if (!await stores[(worker + 1) % stores.Length].ReleaseAsync($"k{k}", owner, result.FencingToken, default))
                 {
                     Interlocked.Increment(ref violations);
                 }
@@ -83,8 +83,8 @@ public sealed class SqliteLockStoreTests : IAsyncLifetime, IDisposable
         await using (var before = new SqliteLockStore(_file.Options(), TimeProvider.System))
         {
             first = await before.TryAcquireAsync("held", "owner-1", TimeSpan.FromMinutes(5), default);
-            await before.TryAcquireAsync("released", "owner-1", TimeSpan.FromMinutes(5), default);
-            Assert.True(await before.ReleaseAsync("released", "owner-1", default));
+            var released = await before.TryAcquireAsync("released", "owner-1", TimeSpan.FromMinutes(5), default);
+            Assert.True(await before.ReleaseAsync("released", "owner-1", released.FencingToken, default));
         }
 
         var after = NewStore();
@@ -107,7 +107,7 @@ public sealed class SqliteLockStoreTests : IAsyncLifetime, IDisposable
         for (var i = 0; i < 6; i++)
         {
             tokens.Add((await stores[i % 2].TryAcquireAsync($"k{i % 3}", $"owner-{i}", TimeSpan.FromMinutes(1), default)).FencingToken);
-            await stores[(i + 1) % 2].ReleaseAsync($"k{i % 3}", $"owner-{i}", default);
+            await stores[(i + 1) % 2].ReleaseAsync($"k{i % 3}", $"owner-{i}", tokens[^1], default);
         }
 
         Assert.Equal(Enumerable.Range(1, 6).Select(n => (long)n), tokens);

@@ -135,9 +135,9 @@ public abstract class LockStoreConformanceTests : IAsyncLifetime
         var key = Key("a");
 
         var first = await store.TryAcquireAsync(key, "owner-1", LongTtl, default);
-        Assert.True(await store.ReleaseAsync(key, "owner-1", default));
+        Assert.True(await store.ReleaseAsync(key, "owner-1", first.FencingToken, default));
         var second = await store.TryAcquireAsync(key, "owner-2", LongTtl, default);
-        Assert.True(await store.ReleaseAsync(key, "owner-2", default));
+        Assert.True(await store.ReleaseAsync(key, "owner-2", second.FencingToken, default));
         var third = await store.TryAcquireAsync(key, "owner-1", LongTtl, default);
 
         Assert.True(first.Acquired && second.Acquired && third.Acquired);
@@ -183,7 +183,7 @@ public abstract class LockStoreConformanceTests : IAsyncLifetime
         await PassTimeAsync(ShortTtl * 0.6);
 
         var before = Time.GetUtcNow();
-        Assert.True(await store.RenewAsync(key, "owner-1", ShortTtl, default));
+        Assert.True(await store.RenewAsync(key, "owner-1", acquired.FencingToken, ShortTtl, default));
         await PassTimeAsync(ShortTtl * 0.6);
 
         // Past the first TTL, within the renewed one.
@@ -202,7 +202,7 @@ public abstract class LockStoreConformanceTests : IAsyncLifetime
         var key = Key("a");
         var acquired = await store.TryAcquireAsync(key, "owner-1", LongTtl, default);
 
-        Assert.False(await store.RenewAsync(key, "owner-2", LongTtl * 2, default));
+        Assert.False(await store.RenewAsync(key, "owner-2", acquired.FencingToken, LongTtl * 2, default));
 
         AssertLock(await store.GetAsync(key, default), key, "owner-1", acquired.FencingToken, acquired.ExpiresAt);
     }
@@ -212,13 +212,13 @@ public abstract class LockStoreConformanceTests : IAsyncLifetime
     {
         var store = await NewStoreAsync();
         var key = Key("a");
-        await store.TryAcquireAsync(key, "owner-1", ShortTtl, default);
+        var acquired = await store.TryAcquireAsync(key, "owner-1", ShortTtl, default);
         await PassTimeAsync(ShortTtl + Margin);
 
-        Assert.False(await store.RenewAsync(key, "owner-1", LongTtl, default));
+        Assert.False(await store.RenewAsync(key, "owner-1", acquired.FencingToken, LongTtl, default));
 
         Assert.Null(await store.GetAsync(key, default));
-        Assert.False(await store.RenewAsync(Key("never-taken"), "owner-1", LongTtl, default));
+        Assert.False(await store.RenewAsync(Key("never-taken"), "owner-1", acquired.FencingToken, LongTtl, default));
     }
 
     [Fact]
@@ -226,14 +226,14 @@ public abstract class LockStoreConformanceTests : IAsyncLifetime
     {
         var store = await NewStoreAsync();
         var key = Key("a");
-        await store.TryAcquireAsync(key, "owner-1", LongTtl, default);
+        var acquired = await store.TryAcquireAsync(key, "owner-1", LongTtl, default);
 
-        Assert.True(await store.ReleaseAsync(key, "owner-1", default));
+        Assert.True(await store.ReleaseAsync(key, "owner-1", acquired.FencingToken, default));
 
         Assert.Null(await store.GetAsync(key, default));
         await AssertNothingStoredAsync(store);
         Assert.True((await store.TryAcquireAsync(key, "owner-2", LongTtl, default)).Acquired);
-        Assert.False(await store.ReleaseAsync(Key("never-taken"), "owner-1", default));
+        Assert.False(await store.ReleaseAsync(Key("never-taken"), "owner-1", acquired.FencingToken, default));
     }
 
     [Fact]
@@ -243,7 +243,7 @@ public abstract class LockStoreConformanceTests : IAsyncLifetime
         var key = Key("a");
         var acquired = await store.TryAcquireAsync(key, "owner-1", LongTtl, default);
 
-        Assert.False(await store.ReleaseAsync(key, "owner-2", default));
+        Assert.False(await store.ReleaseAsync(key, "owner-2", acquired.FencingToken, default));
 
         AssertLock(await store.GetAsync(key, default), key, "owner-1", acquired.FencingToken, acquired.ExpiresAt);
         Assert.False((await store.TryAcquireAsync(key, "owner-2", LongTtl, default)).Acquired);
@@ -255,14 +255,61 @@ public abstract class LockStoreConformanceTests : IAsyncLifetime
         // The blind-release hole: a slow task must not delete the lock of the task that took over.
         var store = await NewStoreAsync();
         var key = Key("a");
-        await store.TryAcquireAsync(key, "slow-task", ShortTtl, default);
+        var slow = await store.TryAcquireAsync(key, "slow-task", ShortTtl, default);
         await PassTimeAsync(ShortTtl + Margin);
         var newer = await store.TryAcquireAsync(key, "new-task", LongTtl, default);
         Assert.True(newer.Acquired);
 
-        Assert.False(await store.ReleaseAsync(key, "slow-task", default));
+        Assert.False(await store.ReleaseAsync(key, "slow-task", slow.FencingToken, default));
 
         AssertLock(await store.GetAsync(key, default), key, "new-task", newer.FencingToken, newer.ExpiresAt);
+    }
+
+    [Fact]
+    public async Task RenewAsync_SameOwnerStaleToken_FailsAndLeavesTheNewerAcquisition()
+    {
+        // A stale copy of a task (same owner, the token of an earlier acquisition) cannot extend the lock
+        // that its redelivery took again.
+        var store = await NewStoreAsync();
+        var key = Key("a");
+        var stale = await store.TryAcquireAsync(key, "task-1", LongTtl, default);
+        var live = await store.TryAcquireAsync(key, "task-1", LongTtl, default);
+
+        Assert.False(await store.RenewAsync(key, "task-1", stale.FencingToken, LongTtl * 2, default));
+
+        AssertLock(await store.GetAsync(key, default), key, "task-1", live.FencingToken, live.ExpiresAt);
+        Assert.True(await store.RenewAsync(key, "task-1", live.FencingToken, LongTtl, default));
+    }
+
+    [Fact]
+    public async Task ReleaseAsync_SameOwnerStaleToken_FailsAndLeavesTheNewerAcquisition()
+    {
+        var store = await NewStoreAsync();
+        var key = Key("a");
+        var stale = await store.TryAcquireAsync(key, "task-1", LongTtl, default);
+        var live = await store.TryAcquireAsync(key, "task-1", LongTtl, default);
+
+        Assert.False(await store.ReleaseAsync(key, "task-1", stale.FencingToken, default));
+        Assert.False(await store.ReleaseAsync(key, "task-1", 0, default));
+
+        AssertLock(await store.GetAsync(key, default), key, "task-1", live.FencingToken, live.ExpiresAt);
+        Assert.True(await store.ReleaseAsync(key, "task-1", live.FencingToken, default));
+        Assert.Null(await store.GetAsync(key, default));
+    }
+
+    [Fact]
+    public async Task TryAcquireAndReleaseAsync_StaleReleaseToken_AcquiresButKeepsTheReleaseKey()
+    {
+        // A start that carries the token of a queue slot its task has since taken again (a reschedule of
+        // another copy) takes the run slot but must not free the queue slot it no longer proves it holds.
+        var store = await NewStoreAsync();
+        var stale = await store.TryAcquireAsync(Key("q"), "task-1", LongTtl, default);
+        var live = await store.TryAcquireAsync(Key("q"), "task-1", LongTtl, default);
+
+        var result = await store.TryAcquireAndReleaseAsync(Key("r"), Key("q"), "task-1", stale.FencingToken, LongTtl, default);
+
+        Assert.True(result.Acquired);
+        AssertLock(await store.GetAsync(Key("q"), default), Key("q"), "task-1", live.FencingToken, live.ExpiresAt);
     }
 
     [Fact]
@@ -302,7 +349,7 @@ public abstract class LockStoreConformanceTests : IAsyncLifetime
         var store = await NewStoreAsync();
         var queueSlot = await store.TryAcquireAsync(Key("q"), "task-1", LongTtl, default);
 
-        var result = await store.TryAcquireAndReleaseAsync(Key("r"), Key("q"), "task-1", LongTtl, default);
+        var result = await store.TryAcquireAndReleaseAsync(Key("r"), Key("q"), "task-1", queueSlot.FencingToken, LongTtl, default);
 
         Assert.True(result.Acquired);
         Assert.Equal("task-1", result.Owner);
@@ -318,7 +365,7 @@ public abstract class LockStoreConformanceTests : IAsyncLifetime
         var running = await store.TryAcquireAsync(Key("r"), "task-0", LongTtl, default);
         var queueSlot = await store.TryAcquireAsync(Key("q"), "task-1", LongTtl, default);
 
-        var result = await store.TryAcquireAndReleaseAsync(Key("r"), Key("q"), "task-1", LongTtl, default);
+        var result = await store.TryAcquireAndReleaseAsync(Key("r"), Key("q"), "task-1", queueSlot.FencingToken, LongTtl, default);
 
         Assert.False(result.Acquired);
         Assert.Equal("task-0", result.Owner);
@@ -332,7 +379,7 @@ public abstract class LockStoreConformanceTests : IAsyncLifetime
         var store = await NewStoreAsync();
         var other = await store.TryAcquireAsync(Key("q"), "task-2", LongTtl, default);
 
-        var result = await store.TryAcquireAndReleaseAsync(Key("r"), Key("q"), "task-1", LongTtl, default);
+        var result = await store.TryAcquireAndReleaseAsync(Key("r"), Key("q"), "task-1", other.FencingToken, LongTtl, default);
 
         Assert.True(result.Acquired);
         AssertLock(await store.GetAsync(Key("q"), default), Key("q"), "task-2", other.FencingToken, other.ExpiresAt);
@@ -343,7 +390,7 @@ public abstract class LockStoreConformanceTests : IAsyncLifetime
     {
         var store = await NewStoreAsync();
 
-        var result = await store.TryAcquireAndReleaseAsync(Key("r"), Key("q"), "task-1", LongTtl, default);
+        var result = await store.TryAcquireAndReleaseAsync(Key("r"), Key("q"), "task-1", 1, LongTtl, default);
 
         Assert.True(result.Acquired);
         Assert.Null(await store.GetAsync(Key("q"), default));
@@ -364,7 +411,7 @@ public abstract class LockStoreConformanceTests : IAsyncLifetime
         Assert.True(result.FencingToken > old.FencingToken);
         Assert.True(result.ExpiresAt >= before + LongTtl - ClockTolerance);
         AssertLock(await store.GetAsync(key, default), key, "task-2", result.FencingToken, result.ExpiresAt);
-        Assert.False(await store.ReleaseAsync(key, "task-1", default));
+        Assert.False(await store.ReleaseAsync(key, "task-1", old.FencingToken, default));
     }
 
     [Fact]
@@ -448,7 +495,7 @@ public abstract class LockStoreConformanceTests : IAsyncLifetime
         var store = await NewStoreAsync();
 
         await Assert.ThrowsAsync<ArgumentException>(async () =>
-            await store.TryAcquireAndReleaseAsync(Key("a"), Key("a"), "owner", LongTtl, default));
+            await store.TryAcquireAndReleaseAsync(Key("a"), Key("a"), "owner", 1, LongTtl, default));
 
         await AssertNothingStoredAsync(store);
     }
@@ -461,7 +508,7 @@ public abstract class LockStoreConformanceTests : IAsyncLifetime
         await Assert.ThrowsAsync<ArgumentException>(async () => await store.TryAcquireAsync("", "owner", LongTtl, default));
         await Assert.ThrowsAsync<ArgumentException>(async () => await store.TryAcquireAsync(Key("a"), "", LongTtl, default));
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await store.TryAcquireAsync(Key("a"), "owner", TimeSpan.Zero, default));
-        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await store.RenewAsync(Key("a"), "owner", TimeSpan.FromSeconds(-1), default));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await store.RenewAsync(Key("a"), "owner", 1, TimeSpan.FromSeconds(-1), default));
         await Assert.ThrowsAsync<ArgumentException>(async () =>
             await store.TryAcquireManyAsync([new LockRequest(Key("a"), "owner", LongTtl), new LockRequest("", "owner", LongTtl)], default));
 
@@ -509,7 +556,7 @@ public abstract class LockStoreConformanceTests : IAsyncLifetime
                 Volatile.Write(ref lastToken[k], result.FencingToken);
                 await Task.Yield();
                 Interlocked.Decrement(ref holders[k]);
-                if (!await store.ReleaseAsync(Key($"k{k}"), owner, default))
+                if (!await store.ReleaseAsync(Key($"k{k}"), owner, result.FencingToken, default))
                 {
                     Interlocked.Increment(ref failedReleases);
                 }

@@ -35,12 +35,12 @@ public sealed class InMemoryLockStoreTests : FakeClockLockStoreConformanceTests
     public async Task RenewAsync_ManyTimes_DoesNotPileUpExpiryEntries()
     {
         var store = new InMemoryLockStore(FakeTime);
-        await store.TryAcquireAsync(Key("a"), "owner-1", TimeSpan.FromMinutes(1), default);
+        var acquired = await store.TryAcquireAsync(Key("a"), "owner-1", TimeSpan.FromMinutes(1), default);
 
         for (var i = 0; i < 10_000; i++)
         {
             FakeTime.Advance(TimeSpan.FromMilliseconds(1));
-            Assert.True(await store.RenewAsync(Key("a"), "owner-1", TimeSpan.FromMinutes(1), default));
+            Assert.True(await store.RenewAsync(Key("a"), "owner-1", acquired.FencingToken, TimeSpan.FromMinutes(1), default));
         }
 
         Assert.InRange(store.ExpiryEntries, 1, 2 + 64 + 1);
@@ -55,7 +55,7 @@ public sealed class InMemoryLockStoreTests : FakeClockLockStoreConformanceTests
         for (var i = 0; i < 5; i++)
         {
             tokens.Add((await store.TryAcquireAsync(Key($"k{i % 2}"), $"owner-{i}", TimeSpan.FromMinutes(1), default)).FencingToken);
-            await store.ReleaseAsync(Key($"k{i % 2}"), $"owner-{i}", default);
+            await store.ReleaseAsync(Key($"k{i % 2}"), $"owner-{i}", tokens[^1], default);
         }
 
         Assert.Equal(tokens.Order(), tokens);

@@ -1,5 +1,6 @@
 using System.Text;
 using Solo.Brokers;
+using Solo.InMemory;
 using Solo.Tests.Support;
 
 namespace Solo.Tests.Worker;
@@ -93,12 +94,18 @@ public sealed class TaskProcessorTests
     }
 
     [Fact]
-    public async Task ProcessAsync_LeaseLost_CancellationTokenFires()
+    public async Task ProcessAsync_SlotTakenOverWhileRunning_CancelsTouchesNothingAndRunsAgainAfterRedelivery()
     {
-        await using var solo = SoloHarness.Create(t => t.Retry(1).Unique(u => u.Coalesce().Key(w => w.Key).RunLease(TimeSpan.FromMilliseconds(300))));
+        var broker = new InMemoryBroker(TimeProvider.System, new InMemoryBrokerOptions { DeliveryLease = TimeSpan.FromSeconds(1) });
+        await using var solo = SoloHarness.Create(t => t.Retry(1).Unique(u => u.Coalesce().Key(w => w.Key).RunLease(TimeSpan.FromMilliseconds(300))), broker: broker);
         var cancelled = new TaskCompletionSource<bool>();
         solo.Probe.OnRun = async (_, _, ct) =>
         {
+            if (cancelled.Task.IsCompleted)
+            {
+                return;
+            }
+
             try
             {
                 await Task.Delay(TimeSpan.FromSeconds(10), ct);
@@ -119,10 +126,20 @@ public sealed class TaskProcessorTests
 
         Assert.True(taken.Acquired);
         Assert.True(await cancelled.Task.WaitAsync(TimeSpan.FromSeconds(5)));
-        var dead = await WaitForDeadLetterAsync(solo);
-        Assert.Contains("lease was lost", dead.Reason, StringComparison.Ordinal);
-        // The worker must not release the intruder's lock (compare-and-delete).
+
+        // The copy that lost its slot neither dead-letters, retries, acks nor releases: the message stays
+        // for its redelivery, and the intruder's lock stays (compare-and-delete by owner and token).
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.Equal(0, (await solo.CountsAsync()).DeadLettered);
+        Assert.Empty(solo.Probe.Completions);
         Assert.Equal("intruder", (await solo.Locks.GetAsync("solo:{work:1}:r", default))?.Owner);
+
+        // Once the intruder lets go, the redelivered message runs, as the same first attempt.
+        Assert.True(await solo.Locks.ReleaseAsync("solo:{work:1}:r", "intruder", taken.FencingToken, default));
+        await solo.WaitUntilDrainedAsync();
+        var completion = Assert.Single(solo.Probe.Completions);
+        Assert.Equal(1, completion.Context.Attempt);
+        Assert.Empty(await solo.LocksLeftAsync());
     }
 
     [Fact]
@@ -165,8 +182,9 @@ public sealed class TaskProcessorTests
     {
         await using var solo = SoloHarness.Create(t => t.Unique(u => u.UntilExecuted().Key(w => w.Key)));
         // Take the slot the way an enqueue would, so the test sees the worker release it.
-        await solo.Locks.TryAcquireAsync("solo:{work:5}:q", "t1", TimeSpan.FromMinutes(5), default);
-        var body = """{"v":1,"id":"t1","task":"work","key":"work:5","attempt":1,"enqueuedAt":0,"args":{"key":"not a number"}}""";
+        // The message carries the slot's token, as every enqueued one does: that is its proof of ownership.
+        var slot = await solo.Locks.TryAcquireAsync("solo:{work:5}:q", "t1", TimeSpan.FromMinutes(5), default);
+        var body = $$$"""{"v":1,"id":"t1","task":"work","key":"work:5","attempt":1,"enqueuedAt":0,"fence":{{{slot.FencingToken}}},"args":{"key":"not a number"}}""";
         await solo.Broker.PublishAsync([new OutgoingMessage("t1", "default", Encoding.UTF8.GetBytes(body))], default);
         await solo.StartWorkerAsync();
 
@@ -185,13 +203,17 @@ public sealed class TaskProcessorTests
         await using var solo = SoloHarness.Create(t => t.Unique(u => u.Coalesce().Key(w => w.Key).RunLease(TimeSpan.FromMinutes(10))), time: time);
         var enqueued = await solo.Client.EnqueueAsync(new Work(1));
         // A worker took the run slot and died: its slot would block the key for the whole lease.
-        Assert.True((await solo.Locks.TryAcquireAndReleaseAsync("solo:{work:1}:r", "solo:{work:1}:q", enqueued.TaskId, TimeSpan.FromMinutes(10), default)).Acquired);
+        var queueSlot = await solo.Locks.GetAsync("solo:{work:1}:q", default);
+        Assert.True((await solo.Locks.TryAcquireAndReleaseAsync("solo:{work:1}:r", "solo:{work:1}:q", enqueued.TaskId, queueSlot!.FencingToken, TimeSpan.FromMinutes(10), default)).Acquired);
         var crashed = Assert.Single(await solo.Broker.ReceiveAsync("default", 1, TimeSpan.Zero, default));
         time.Advance(TimeSpan.FromMinutes(1));
         var processor = (Solo.Worker.TaskProcessor)solo.Services.GetService(typeof(Solo.Worker.TaskProcessor))!;
+        var leases = (Solo.Leases.LeaseMonitor)solo.Services.GetService(typeof(Solo.Leases.LeaseMonitor))!;
 
+        var receivedAt = time.GetTimestamp();
         var redelivered = Assert.Single(await solo.Broker.ReceiveAsync("default", 1, TimeSpan.Zero, default));
-        await processor.ProcessAsync(redelivered, CancellationToken.None);
+        await using var lease = leases.Track(redelivered, receivedAt);
+        await processor.ProcessAsync(lease, CancellationToken.None);
 
         Assert.Equal(2, redelivered.DeliveryCount);
         Assert.Equal(crashed.MessageId, redelivered.MessageId);

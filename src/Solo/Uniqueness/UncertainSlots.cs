@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Solo.Locks;
 
-namespace Solo.Client;
+namespace Solo.Uniqueness;
 
 /// <summary>
 /// Queue slots this client may hold for tasks that were never published: a lock call whose reply was lost
@@ -9,21 +9,26 @@ namespace Solo.Client;
 /// reach the store. Left alone, such a slot answers <c>Duplicate</c> for its key until its TTL (an hour by
 /// default) with no task behind it: the stuck-lock hole. Each is released (compare-and-delete, so a slot
 /// the task never got, or that has since passed to another owner, is left as it is) before the next
-/// enqueue and on a timer until the store answers.
+/// enqueue and on a timer until the store answers. A slot whose token is unknown (the reply that carried
+/// it was lost) is released with the token the store shows for it, if it still shows this task as owner:
+/// the task was never published, so no other copy of it can hold that slot.
 /// </summary>
 internal sealed class UncertainSlots(ILockStore locks, TimeProvider time) : IDisposable
 {
     private static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(1);
 
-    private readonly ConcurrentDictionary<(string Key, string Owner), byte> _slots = new();
+    private readonly ConcurrentDictionary<(string Key, string Owner), long?> _slots = new();
     private readonly SemaphoreSlim _releasing = new(1, 1);
     private readonly Lock _timerGate = new();
     private ITimer? _timer;
     private bool _disposed;
 
-    public void Add(string key, string owner)
+    /// <param name="key">The queue slot.</param>
+    /// <param name="owner">The task id that may hold it.</param>
+    /// <param name="fencingToken">The token it was taken with, or null when the reply with it was lost.</param>
+    public void Add(string key, string owner, long? fencingToken)
     {
-        _slots.TryAdd((key, owner), 0);
+        _slots.TryAdd((key, owner), fencingToken);
         lock (_timerGate)
         {
             if (!_disposed)
@@ -44,11 +49,11 @@ internal sealed class UncertainSlots(ILockStore locks, TimeProvider time) : IDis
         await _releasing.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            foreach (var slot in _slots.Keys)
+            foreach (var (slot, token) in _slots)
             {
                 try
                 {
-                    await locks.ReleaseAsync(slot.Key, slot.Owner, cancellationToken).ConfigureAwait(false);
+                    await ReleaseAsync(slot.Key, slot.Owner, token, cancellationToken).ConfigureAwait(false);
                 }
                 catch (BackendUnavailableException)
                 {
@@ -69,6 +74,22 @@ internal sealed class UncertainSlots(ILockStore locks, TimeProvider time) : IDis
             _releasing.Release();
             StopTimerWhenEmpty();
         }
+    }
+
+    private async Task ReleaseAsync(string key, string owner, long? token, CancellationToken cancellationToken)
+    {
+        if (token is null)
+        {
+            var held = await locks.GetAsync(key, cancellationToken).ConfigureAwait(false);
+            if (held is null || held.Owner != owner)
+            {
+                return;
+            }
+
+            token = held.FencingToken;
+        }
+
+        await locks.ReleaseAsync(key, owner, token.Value, cancellationToken).ConfigureAwait(false);
     }
 
     public void Dispose()
