@@ -57,7 +57,7 @@ public sealed class StallTests(BackendServers servers, ITestOutputHelper output)
     // still running when the frozen one thaws, which is when a thawed run that acts on its old leases (writes,
     // releases a slot, requeues its task) meets a run that holds them.
     private FaultScenario Scenario(string[] backend, Func<string>? describe = null) =>
-        new(output, backend) { LeaseSeconds = LeaseSeconds, RunLeaseSeconds = LeaseSeconds, TaskMs = "100-500", DescribeBackend = describe };
+        new(output, backend) { LeaseSeconds = LeaseSeconds, RunLeaseSeconds = LeaseSeconds, TaskMs = "100-500", KilledTaskMayBeCovered = true, DescribeBackend = describe };
 
     /// <summary>
     /// Pauses random workers (mostly mid-task) for random lengths, at most <see cref="MaxPausedAtOnce"/> at once,
