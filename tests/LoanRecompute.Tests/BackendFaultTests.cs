@@ -74,11 +74,10 @@ public sealed class BackendFaultTests(BackendServers servers, ITestOutputHelper 
         {
             Assert.True(attempt <= 3 * Kills, $"only {kills} of {attempt - 1} kills landed in the middle of a task");
             await Task.Delay(random.Next(300, 900));
-            var index = random.Next(run.Workers.Length);
+            var busy = await Runs.WaitForAnyOpenAsync(run.Database, run.Workers, random, TimeSpan.FromSeconds(20));
+            Assert.True(busy is not null, $"no worker ran a task for 20 s while producers ran\n{string.Join("\n", run.Workers.Select(w => $"worker {w.Pid}:\n{w.StandardError}"))}");
+            var index = busy.Value;
             var victim = run.Workers[index];
-            Assert.True(
-                await Runs.WaitForOpenAsync(run.Database, victim.Pid, TimeSpan.FromSeconds(20)) is not null,
-                $"worker {victim.Pid} never ran a task\n{victim.StandardError}");
 
             var cut = await run.KillAndRestartAsync(index, 10 + attempt);
             if (cut.Count > 0)

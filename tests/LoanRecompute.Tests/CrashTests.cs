@@ -45,11 +45,10 @@ public sealed class CrashTests(ITestOutputHelper output)
             {
                 Assert.True(attempt <= 3 * Kills, $"only {kills} of {attempt - 1} kills landed in the middle of a task");
                 await Task.Delay(random.Next(300, 900));
-                var index = random.Next(workers.Length);
+                var busy = await Runs.WaitForAnyOpenAsync(database, workers, random, TimeSpan.FromSeconds(20));
+                Assert.True(busy is not null, $"no worker ran a task for 20 s while producers ran\n{string.Join("\n", workers.Select(w => $"worker {w.Pid}:\n{w.StandardError}"))}");
+                var index = busy.Value;
                 var victim = workers[index];
-                Assert.True(
-                    await Runs.WaitForOpenAsync(database, victim.Pid, TimeSpan.FromSeconds(20)) is not null,
-                    $"worker {victim.Pid} never ran a task\n{victim.StandardError}");
 
                 victim.Kill();
                 workers[index] = processes.Start(WorkerArgs(10 + attempt));

@@ -110,9 +110,16 @@ public sealed class StallTests(BackendServers servers, ITestOutputHelper output)
                 var kill = midTaskKills < MidTaskKills && (midTaskPauses >= MidTaskPauses || random.Next(4) == 0);
                 if (kill)
                 {
-                    Assert.True(
-                        pausedAt[index] is not null || await Runs.WaitForOpenAsync(run.Database, victim.Pid, TimeSpan.FromSeconds(20)) is not null,
-                        $"worker {victim.Pid} never ran a task\n{victim.StandardError}");
+                    if (pausedAt[index] is null)
+                    {
+                        // A running victim: one of the running workers that has a task in hand now.
+                        var running = Enumerable.Range(0, run.Workers.Length).Where(i => pausedAt[i] is null).ToList();
+                        var busy = await Runs.WaitForAnyOpenAsync(run.Database, [.. running.Select(i => run.Workers[i])], random, TimeSpan.FromSeconds(20));
+                        Assert.True(busy is not null, $"no running worker ran a task for 20 s while producers ran\n{string.Join("\n", run.Workers.Select(w => $"worker {w.Pid}:\n{w.StandardError}"))}");
+                        index = running[busy.Value];
+                        victim = run.Workers[index];
+                    }
+
                     await gate.WaitAsync();
                     try
                     {
