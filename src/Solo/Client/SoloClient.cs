@@ -30,10 +30,10 @@ internal sealed class SoloClient(
 
     private readonly SoloOptions _options = options.Value;
     private readonly ISoloMiddleware[] _middlewares = middlewares.ToArray();
-    private readonly UncertainSlots _uncertain = new(locks, time);
+    private readonly QueueSlots _slots = new(locks, time);
     private readonly IOutboxStore? _outbox = outboxes.LastOrDefault();
 
-    public void Dispose() => _uncertain.Dispose();
+    public void Dispose() => _slots.Dispose();
 
     public Task<EnqueueResult> EnqueueAsync<TArgs>(TArgs args, CancellationToken cancellationToken = default)
         where TArgs : notnull => EnqueueAsync(args, null, cancellationToken);
@@ -142,10 +142,7 @@ internal sealed class SoloClient(
 
     private async Task<IReadOnlyList<EnqueueResult>> EnqueueUniqueAsync(UniquePolicy unique, Item[] items, CancellationToken cancellationToken, bool throwOnConflict)
     {
-        // A slot this client may have left behind would otherwise answer Duplicate for a task never published.
-        await _uncertain.ReleaseAsync(cancellationToken).ConfigureAwait(false);
-        var requests = items.Select(i => new LockRequest(i.QueueLockKey!, i.Id, i.QueueSlotTtl)).ToArray();
-        var acquired = await UncertainAsync(items, locks.TryAcquireManyAsync(requests, cancellationToken)).ConfigureAwait(false);
+        var acquired = await _slots.TakeAsync(items.Select(i => i.SlotRequest).ToArray(), cancellationToken).ConfigureAwait(false);
 
         var results = new EnqueueResult?[items.Length];
         var toPublish = new List<Item>(items.Length);
@@ -189,7 +186,7 @@ internal sealed class SoloClient(
         for (var round = 0; round < MaxReplaceRounds; round++)
         {
             // The pending holder sees the slot taken over when it starts, and drops itself.
-            var replaced = await UncertainAsync([item], locks.ReplaceOwnerAsync(item.QueueLockKey!, holder, item.Id, item.QueueSlotTtl, cancellationToken)).ConfigureAwait(false);
+            var replaced = await _slots.HandOverAsync(item.SlotRequest, holder, cancellationToken).ConfigureAwait(false);
             if (replaced.Acquired)
             {
                 item.Fence = replaced.FencingToken;
@@ -198,7 +195,7 @@ internal sealed class SoloClient(
             }
 
             // The holder started or was replaced meanwhile: take the free slot, or replace the new holder.
-            var retry = await UncertainAsync([item], locks.TryAcquireAsync(item.QueueLockKey!, item.Id, item.QueueSlotTtl, cancellationToken)).ConfigureAwait(false);
+            var retry = await _slots.TakeAsync(item.SlotRequest, cancellationToken).ConfigureAwait(false);
             if (retry.Acquired)
             {
                 item.Fence = retry.FencingToken;
@@ -252,48 +249,9 @@ internal sealed class SoloClient(
         }
     }
 
-    /// <summary>
-    /// Awaits a lock call that takes slots for <paramref name="items"/>. When it fails without an answer
-    /// (the store went away, or the caller gave up), the store may still have run it: the slots are
-    /// remembered and released once the store answers.
-    /// </summary>
-    private async Task<T> UncertainAsync<T>(IReadOnlyList<Item> items, ValueTask<T> call)
-    {
-        try
-        {
-            return await call.ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is BackendUnavailableException or OperationCanceledException)
-        {
-            foreach (var item in items)
-            {
-                _uncertain.Add(item.QueueLockKey!, item.Id, null);
-            }
-
-            throw;
-        }
-    }
-
-    /// <summary>Releases the slots of tasks that will not be published; a slot the store cannot release now is released later.</summary>
-    private async Task ReleaseAsync(IReadOnlyList<Item> items, CancellationToken cancellationToken)
-    {
-        foreach (var item in items)
-        {
-            if (item.QueueLockKey is null || item.Fence is not { } fence)
-            {
-                continue;
-            }
-
-            try
-            {
-                await locks.ReleaseAsync(item.QueueLockKey, item.Id, fence, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is BackendUnavailableException or OperationCanceledException)
-            {
-                _uncertain.Add(item.QueueLockKey, item.Id, fence);
-            }
-        }
-    }
+    /// <summary>Releases the slots of tasks that will not be published.</summary>
+    private Task ReleaseAsync(IReadOnlyList<Item> items, CancellationToken cancellationToken) =>
+        _slots.ReleaseAsync(items.Where(i => i.QueueLockKey is not null && i.Fence is not null).Select(i => (i.QueueLockKey!, i.Id, i.Fence!.Value)), cancellationToken);
 
     /// <summary>The item's envelope with <paramref name="fence"/>; throws when it is over the size limit.</summary>
     private byte[] Serialize(Item item, long? fence)
@@ -326,12 +284,8 @@ internal sealed class SoloClient(
         if (unique is not null)
         {
             var key = options?.UniqueKey ?? unique.KeySelector?.Invoke(args);
-            uniqueKey = string.IsNullOrEmpty(key) ? registration.Name : string.Concat(registration.Name, ":", key);
-            if (unique.Mode == UniqueMode.Debounce)
-            {
-                var debounced = now + unique.Window;
-                notBefore = notBefore is { } nb && nb > debounced ? nb : debounced;
-            }
+            uniqueKey = UniquePolicy.UniqueKey(registration.Name, key);
+            notBefore = unique.StartAt(notBefore, now);
         }
 
         return Create(registration, Guid.CreateVersion7().ToString("N"), args, json, options?.Queue ?? registration.Queue ?? _options.DefaultQueue, uniqueKey, notBefore, now, now);
@@ -346,7 +300,7 @@ internal sealed class SoloClient(
         {
             var wait = notBefore is { } start && start > now ? start - now : TimeSpan.Zero;
             queueLockKey = LockKeys.Queue(_options.LockPrefix, uniqueKey);
-            ttl = (unique.Mode == UniqueMode.Throttle ? unique.Window : unique.QueueSlotTtl) + wait;
+            ttl = unique.QueueSlotTtlAtEnqueue(wait);
         }
 
         return new Item(registration, id, args, json, queue, uniqueKey, queueLockKey, ttl, notBefore, enqueuedAt);
@@ -370,6 +324,8 @@ internal sealed class SoloClient(
         public string? QueueLockKey { get; } = queueLockKey;
 
         public TimeSpan QueueSlotTtl { get; } = queueSlotTtl;
+
+        public LockRequest SlotRequest => new(QueueLockKey!, Id, QueueSlotTtl);
 
         public DateTimeOffset? NotBefore { get; } = notBefore;
 

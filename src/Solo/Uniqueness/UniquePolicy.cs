@@ -27,4 +27,26 @@ internal sealed class UniquePolicy
 
     /// <summary>A pending task can be taken over by a newer one; the old one then drops itself at start.</summary>
     public bool CanBeSuperseded => Mode == UniqueMode.Debounce || OnConflict == Conflict.Replace;
+
+    /// <summary>The unique key of a task: its name, and the key from its arguments when there is one.</summary>
+    public static string UniqueKey(string taskName, string? key) =>
+        string.IsNullOrEmpty(key) ? taskName : string.Concat(taskName, ":", key);
+
+    /// <summary>When a task enqueued at <paramref name="now"/> may start: Debounce pushes it to the end of its window.</summary>
+    public DateTimeOffset? StartAt(DateTimeOffset? requested, DateTimeOffset now)
+    {
+        if (Mode != UniqueMode.Debounce)
+        {
+            return requested;
+        }
+
+        var debounced = now + Window;
+        return requested is { } start && start > debounced ? start : debounced;
+    }
+
+    /// <summary>
+    /// The TTL of the queue slot taken at enqueue for a task that waits <paramref name="wait"/> before its
+    /// start: a Throttle window lasts its window, any other slot <see cref="QueueSlotTtl"/>, both counted from the start.
+    /// </summary>
+    public TimeSpan QueueSlotTtlAtEnqueue(TimeSpan wait) => (Mode == UniqueMode.Throttle ? Window : QueueSlotTtl) + wait;
 }
