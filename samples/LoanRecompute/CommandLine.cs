@@ -28,14 +28,18 @@ internal static class CommandLine
         Options of every command:
           --db PATH            the SQLite file (required, except for simulate, which uses a temporary file
                                that it deletes afterwards); it holds the loans whatever the backends
-          --broker NAME        where tasks wait: sqlite (in the --db file), redis (Redis Streams) or
-                               rabbitmq (default sqlite)
-          --locks NAME         where unique locks live: sqlite (in the --db file) or redis (default sqlite)
+          --broker NAME        where tasks wait: sqlite (in the --db file), redis (Redis Streams), rabbitmq
+                               or postgres (default sqlite)
+          --locks NAME         where unique locks live: sqlite (in the --db file), redis or postgres
+                               (default sqlite)
           --redis CONFIG       the Redis server, a StackExchange.Redis configuration string such as
                                127.0.0.1:6379 or host:port,password=... (default 127.0.0.1:6379); only
                                with --broker redis or --locks redis
           --rabbitmq URI       the RabbitMQ server, amqp://user:password@host:port/vhost (default
                                amqp://guest:guest@127.0.0.1:5672/); only with --broker rabbitmq
+          --postgres CONN      the PostgreSQL database of Solo's tables, an Npgsql connection string such
+                               as Host=127.0.0.1;Port=5432;Username=postgres;Database=solo (the default);
+                               only with --broker postgres or --locks postgres. The loans stay in --db
         Every process that shares a --db file must name the same backends and servers.
 
         The mode belongs to the database: the first produce, worker or simulate that runs against a file
@@ -154,10 +158,11 @@ internal static class CommandLine
         where T : CommandOptions
     {
         table["--db"] = (o, n, v) => (T)o.WithBackend(o.Backend with { DbPath = ParsePath(n, v) });
-        table["--broker"] = (o, n, v) => (T)o.WithBackend(o.Backend with { Broker = ParseChoice(n, v, "sqlite", "redis", "rabbitmq") });
-        table["--locks"] = (o, n, v) => (T)o.WithBackend(o.Backend with { Locks = ParseChoice(n, v, "sqlite", "redis") });
+        table["--broker"] = (o, n, v) => (T)o.WithBackend(o.Backend with { Broker = ParseChoice(n, v, "sqlite", "redis", "rabbitmq", "postgres") });
+        table["--locks"] = (o, n, v) => (T)o.WithBackend(o.Backend with { Locks = ParseChoice(n, v, "sqlite", "redis", "postgres") });
         table["--redis"] = (o, n, v) => (T)o.WithBackend(o.Backend with { Redis = ParseRedis(n, v) });
         table["--rabbitmq"] = (o, n, v) => (T)o.WithBackend(o.Backend with { RabbitMQ = ParseAmqpUri(n, v) });
+        table["--postgres"] = (o, n, v) => (T)o.WithBackend(o.Backend with { Postgres = ParsePostgres(n, v) });
         return table;
     }
 
@@ -194,6 +199,11 @@ internal static class CommandLine
         if (options.Backend.RabbitMQ is not null && options.Backend.Broker != "rabbitmq")
         {
             throw new UsageException("option --rabbitmq needs --broker rabbitmq");
+        }
+
+        if (options.Backend.Postgres is not null && !options.Backend.UsesPostgres)
+        {
+            throw new UsageException("option --postgres needs --broker postgres or --locks postgres");
         }
 
         return options;
@@ -261,6 +271,25 @@ internal static class CommandLine
         {
             // The value may hold a password: it is not echoed.
             throw new UsageException($"invalid value for {name}: expected amqp://user:password@host:port/vhost");
+        }
+
+        return value;
+    }
+
+    private static string ParsePostgres(string name, string value)
+    {
+        try
+        {
+            var builder = new Npgsql.NpgsqlConnectionStringBuilder(value);
+            if (string.IsNullOrEmpty(builder.Host))
+            {
+                throw new UsageException($"invalid value for {name}: the connection string names no Host");
+            }
+        }
+        catch (ArgumentException)
+        {
+            // The value may hold a password: it is not echoed.
+            throw new UsageException($"invalid value for {name}: expected an Npgsql connection string such as Host=HOST;Port=PORT;Username=USER;Database=DB");
         }
 
         return value;

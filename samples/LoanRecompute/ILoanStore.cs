@@ -22,8 +22,13 @@ internal interface ILoanStore
     /// </summary>
     ValueTask<LoanRun> StartRunAsync(int loanId, string taskId, int attempt, long? fencingToken, DateTimeOffset startedAt, CancellationToken cancellationToken);
 
-    /// <summary>Stores the run's result (replacing the loan's previous one) and closes the run as succeeded, in one step.</summary>
-    ValueTask CompleteRunAsync(LoanRun run, DateTimeOffset endedAt, CancellationToken cancellationToken);
+    /// <summary>
+    /// Stores the run's result, fenced by its token, and closes the run, in one step. Returns true when the
+    /// result replaced the loan's previous one (the run succeeded); false when a result written with the same
+    /// or a newer token was there already, so the run's is refused and the run is closed as
+    /// <see cref="SqliteLoanStore.StaleWriteRefused"/>.
+    /// </summary>
+    ValueTask<bool> CompleteRunAsync(LoanRun run, DateTimeOffset endedAt, CancellationToken cancellationToken);
 
     /// <summary>Closes a run that failed or was cancelled, leaving the loan's result as it was.</summary>
     ValueTask AbandonRunAsync(LoanRun run, string outcome, DateTimeOffset endedAt, CancellationToken cancellationToken);

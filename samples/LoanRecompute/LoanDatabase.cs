@@ -16,7 +16,8 @@ namespace LoanRecompute;
 internal sealed class LoanDatabase : IDisposable
 {
     // settings: the uniqueness config every process must share (see UniqueSettings).
-    // loans/results: the app's data; a result row carries the version it was computed from.
+    // loans/results: the app's data; a result row carries the version it was computed from and the
+    //   fencing token of the run that wrote it, which refuses a later write by a run with an older token.
     // runs: one row per task run, written by the task itself, so that verify can see runs of every
     //   process: ended_at and outcome stay null when the process died mid-run.
     // workers: one row per process that runs tasks, with a heartbeat: the last sign of life of a process
@@ -33,7 +34,8 @@ internal sealed class LoanDatabase : IDisposable
         CREATE TABLE IF NOT EXISTS results (
             loan_id INTEGER PRIMARY KEY,
             version INTEGER NOT NULL,
-            computed_at INTEGER NOT NULL
+            computed_at INTEGER NOT NULL,
+            fencing_token INTEGER
         );
         CREATE TABLE IF NOT EXISTS runs (
             run_id INTEGER PRIMARY KEY,
@@ -57,6 +59,12 @@ internal sealed class LoanDatabase : IDisposable
             stopped_at INTEGER
         ) WITHOUT ROWID;
         """;
+
+    // Files written before results had a fencing token: CREATE TABLE IF NOT EXISTS leaves their table as it
+    // was. Checked and altered in the schema's own IMMEDIATE transaction, so two processes opening an old
+    // file at once cannot both add the column (the second would fail on a duplicate column).
+    private const string HasResultTokenSql = "SELECT COUNT(*) FROM pragma_table_info('results') WHERE name = 'fencing_token'";
+    private const string AddResultTokenSql = "ALTER TABLE results ADD COLUMN fencing_token INTEGER";
 
     private static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(30);
 
@@ -201,6 +209,12 @@ internal sealed class LoanDatabase : IDisposable
         }
     }
 
+    private static int Migrate(LoanDatabase db)
+    {
+        db.Command(Schema).ExecuteNonQuery();
+        return (long)db.Command(HasResultTokenSql).ExecuteScalar()! == 0 ? db.Command(AddResultTokenSql).ExecuteNonQuery() : 0;
+    }
+
     private void EnsureOpen()
     {
         if (_connection is not null)
@@ -229,7 +243,7 @@ internal sealed class LoanDatabase : IDisposable
             }
 
             _connection = connection;
-            InTransaction("BEGIN IMMEDIATE", static db => db.Command(Schema).ExecuteNonQuery());
+            InTransaction("BEGIN IMMEDIATE", static db => Migrate(db));
         }
         catch
         {

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Solo;
+using Solo.Postgres;
 using Solo.RabbitMQ;
 using Solo.Redis;
 using Solo.Sqlite;
@@ -55,8 +56,8 @@ internal static class LoanRecomputeServices
     }
 
     // Each Use... replaces what an earlier one chose, so SQLite goes first and the others override the
-    // part they take. SQLite's store is created only when something resolves it, so a run on Redis and
-    // RabbitMQ alone never creates Solo's tables in the app's file.
+    // part they take. SQLite's store is created only when something resolves it, so a run on the server
+    // backends alone never creates Solo's tables in the app's file (the outbox table aside).
     private static void UseBackends(SoloBuilder solo, BackendOptions backend, string dbPath, TimeSpan? lease)
     {
         solo.UseSqlite(dbPath, o => o.DeliveryLease = lease ?? o.DeliveryLease);
@@ -75,11 +76,20 @@ internal static class LoanRecomputeServices
                     o.RecoveryInterval = TimeSpan.FromMilliseconds(500);
                 });
                 break;
+            case "postgres":
+                solo.UsePostgresBroker(backend.PostgresConnectionString, o => o.DeliveryLease = lease ?? o.DeliveryLease);
+                break;
         }
 
-        if (backend.Locks == "redis")
+        switch (backend.Locks)
         {
-            solo.UseRedisLocks(backend.RedisConfiguration);
+            case "redis":
+                solo.UseRedisLocks(backend.RedisConfiguration);
+                break;
+            case "postgres":
+                // With the broker on the same string too, both share one connection pool.
+                solo.UsePostgresLocks(backend.PostgresConnectionString);
+                break;
         }
     }
 

@@ -1,7 +1,11 @@
 namespace LoanRecompute;
 
 /// <summary>The time a run held its loan, in Unix ms, as verify reconstructs it: [Start, End).</summary>
-internal readonly record struct RunInterval(int LoanId, long Start, long End)
+/// <param name="LoanId">The loan.</param>
+/// <param name="Start">Its recorded start.</param>
+/// <param name="End">Its recorded end, or verify's bound on it for a killed run.</param>
+/// <param name="HeldLease">False when the run's outcome shows that it had lost its lease by its end.</param>
+internal readonly record struct RunInterval(int LoanId, long Start, long End, bool HeldLease)
 {
     /// <summary>The most intervals of one loan that overlap at any moment; 0 when there are none.</summary>
     public static int MaxOverlapPerLoan(IEnumerable<RunInterval> runs)

@@ -16,12 +16,14 @@ internal sealed class SqliteLoanStore(LoanDatabase database, WorkerIdentity work
         RETURNING run_id, version_read
         """;
 
-    // Last writer wins, as a plain UPDATE would: a run that read an older version and finishes after a
-    // newer run overwrites it. That is what per-key concurrency costs, and the staleness figure is meant
-    // to show it rather than hide it.
+    // Fenced: the result is written only over a result with an older token (or none). A run that lost its
+    // lease (its process stalled, say) and wakes up after a newer run of the loan has written must not put
+    // its older version back; the token, not the order of the writes, decides. Equal tokens are refused
+    // too: one acquisition, one write. A run without a token (a task that is not unique) is not fenced.
     private const string SaveResultSql = """
-        INSERT INTO results (loan_id, version, computed_at) VALUES ($loan, $version, $now)
-        ON CONFLICT (loan_id) DO UPDATE SET version = excluded.version, computed_at = excluded.computed_at
+        INSERT INTO results (loan_id, version, computed_at, fencing_token) VALUES ($loan, $version, $now, $fence)
+        ON CONFLICT (loan_id) DO UPDATE SET version = excluded.version, computed_at = excluded.computed_at, fencing_token = excluded.fencing_token
+        WHERE $fence IS NULL OR results.fencing_token IS NULL OR results.fencing_token < $fence
         """;
 
     private const string EndRunSql = "UPDATE runs SET ended_at = $now, outcome = $outcome WHERE run_id = $run AND ended_at IS NULL";
@@ -33,6 +35,9 @@ internal sealed class SqliteLoanStore(LoanDatabase database, WorkerIdentity work
         """;
 
     public const string Succeeded = "ok";
+
+    /// <summary>The outcome of a run whose result was refused by the fence: a run with a newer token had written.</summary>
+    public const string StaleWriteRefused = "stale-write-refused";
 
     public async ValueTask<long> RecordEventAsync(int loanId, CancellationToken cancellationToken) =>
         await database.WriteAsync(db => (long)db.Command(RecordEventSql).Set("$loan", loanId).ExecuteScalar()!, cancellationToken);
@@ -63,17 +68,26 @@ internal sealed class SqliteLoanStore(LoanDatabase database, WorkerIdentity work
                     .Set("$pid", worker.Pid)
                     .ExecuteReader();
                 reader.Read();
-                return new LoanRun(reader.GetInt64(0), loanId, reader.GetInt64(1));
+                return new LoanRun(reader.GetInt64(0), loanId, reader.GetInt64(1), fencingToken);
             },
             cancellationToken);
 
-    public async ValueTask CompleteRunAsync(LoanRun run, DateTimeOffset endedAt, CancellationToken cancellationToken) =>
+    public async ValueTask<bool> CompleteRunAsync(LoanRun run, DateTimeOffset endedAt, CancellationToken cancellationToken) =>
         await database.WriteAsync(
             db =>
             {
+                // Checked again under the write lock, which may have been waited for: a run told that its
+                // lease is gone writes nothing, even where its token would still pass the fence.
+                cancellationToken.ThrowIfCancellationRequested();
                 var now = endedAt.ToUnixTimeMilliseconds();
-                db.Command(SaveResultSql).Set("$loan", run.LoanId).Set("$version", run.Version).Set("$now", now).ExecuteNonQuery();
-                return db.Command(EndRunSql).Set("$run", run.RunId).Set("$outcome", Succeeded).Set("$now", now).ExecuteNonQuery();
+                var written = db.Command(SaveResultSql)
+                    .Set("$loan", run.LoanId)
+                    .Set("$version", run.Version)
+                    .Set("$now", now)
+                    .Set("$fence", run.FencingToken)
+                    .ExecuteNonQuery() > 0;
+                db.Command(EndRunSql).Set("$run", run.RunId).Set("$outcome", written ? Succeeded : StaleWriteRefused).Set("$now", now).ExecuteNonQuery();
+                return written;
             },
             cancellationToken);
 

@@ -39,6 +39,11 @@ namespace LoanRecompute;
 /// overlap. A run whose process left no heartbeat at all is taken to run forever, so any later run of its
 /// loan counts as overlapping it: verify errs towards failing.
 /// </para>
+/// <para>
+/// Only runs that held their lease count towards <see cref="VerifyReport.MaxConcurrentPerKey"/>; see there
+/// for how the runs table tells them apart. <see cref="VerifyReport.MaxConcurrentPerKeyAllRuns"/> counts
+/// every run, for diagnosis.
+/// </para>
 /// </remarks>
 internal sealed class Verifier(LoanDatabase database, IBroker broker, ILockStore locks, IOutboxStore outbox, IOptions<SoloOptions> soloOptions, TimeProvider time)
 {
@@ -65,9 +70,11 @@ internal sealed class Verifier(LoanDatabase database, IBroker broker, ILockStore
         """;
 
     private const string RunsSql = """
-        SELECT r.loan_id, r.started_at, r.ended_at, w.stopped_at, w.last_seen
+        SELECT r.loan_id, r.started_at, r.ended_at, w.stopped_at, w.last_seen, r.outcome
         FROM runs r LEFT JOIN workers w ON w.worker_id = r.worker_id
         """;
+
+    private const string StaleWritesSql = $"SELECT COUNT(*) FROM runs WHERE outcome = '{SqliteLoanStore.StaleWriteRefused}'";
 
     // Open runs of workers that are alive: stopped workers and those whose heartbeat is late (killed) do not count.
     private const string LiveOpenRunsSql = """
@@ -87,14 +94,23 @@ internal sealed class Verifier(LoanDatabase database, IBroker broker, ILockStore
     public async Task<VerifyReport> VerifyAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         var counts = await WaitForDrainAsync(timeout, cancellationToken);
-        var (events, executions, lost, stale, intervals) = await database.ReadAsync(ReadLoans, cancellationToken);
+        var (events, executions, lost, stale, staleWrites, intervals) = await database.ReadAsync(ReadLoans, cancellationToken);
         var locksLeft = 0;
         await foreach (var unused in locks.ListAsync(string.Empty, cancellationToken))
         {
             locksLeft++;
         }
 
-        return new VerifyReport(events, executions, lost, stale, RunInterval.MaxOverlapPerLoan(intervals), counts.DeadLettered, locksLeft);
+        return new VerifyReport(
+            events,
+            executions,
+            lost,
+            stale,
+            RunInterval.MaxOverlapPerLoan(intervals.Where(r => r.HeldLease)),
+            counts.DeadLettered,
+            locksLeft,
+            staleWrites,
+            RunInterval.MaxOverlapPerLoan(intervals));
     }
 
     private async Task<QueueCounts> WaitForDrainAsync(TimeSpan timeout, CancellationToken cancellationToken)
@@ -144,12 +160,13 @@ internal sealed class Verifier(LoanDatabase database, IBroker broker, ILockStore
         return (liveOpen, progress);
     }
 
-    private (long Events, long Executions, int Lost, int Stale, List<RunInterval> Intervals) ReadLoans(LoanDatabase db)
+    private (long Events, long Executions, int Lost, int Stale, long StaleWrites, List<RunInterval> Intervals) ReadLoans(LoanDatabase db)
     {
         var events = (long)db.Command(EventsSql).ExecuteScalar()!;
         var executions = (long)db.Command(ExecutionsSql).ExecuteScalar()!;
         var lost = (int)(long)db.Command(LostSql).ExecuteScalar()!;
         var stale = (int)(long)db.Command(StaleSql).ExecuteScalar()!;
+        var staleWrites = (long)db.Command(StaleWritesSql).ExecuteScalar()!;
         var intervals = new List<RunInterval>();
         var unfinished = 0;
         var slack = (long)(2 * WorkerHeartbeat.Interval.TotalMilliseconds);
@@ -174,11 +191,15 @@ internal sealed class Verifier(LoanDatabase database, IBroker broker, ILockStore
                     end = Math.Max(end, start + 1);
                 }
 
-                intervals.Add(new RunInterval(reader.GetInt32(0), start, end));
+                var heldLease = reader.IsDBNull(5) || !LostItsLease(reader.GetString(5));
+                intervals.Add(new RunInterval(reader.GetInt32(0), start, end, heldLease));
             }
         }
 
         UnfinishedRuns = unfinished;
-        return (events, executions, lost, stale, intervals);
+        return (events, executions, lost, stale, staleWrites, intervals);
     }
+
+    // The two outcomes that prove a run no longer held its lease when it ended; see VerifyReport.MaxConcurrentPerKey.
+    private static bool LostItsLease(string outcome) => outcome is SqliteLoanStore.StaleWriteRefused or RecomputeLoanTask.LeaseLost;
 }

@@ -29,6 +29,9 @@ public sealed class CommandTests
     [InlineData("produce needs option --loans", "produce", "--db", "x.db", "--events", "5")]
     [InlineData("unknown option '--events' for verify", "verify", "--db", "x.db", "--events", "5")]
     [InlineData("unknown command 'serve'", "serve")]
+    [InlineData("option --postgres needs --broker postgres or --locks postgres", "verify", "--db", "x.db", "--postgres", "Host=127.0.0.1")]
+    [InlineData("invalid value for --postgres: expected an Npgsql connection string", "worker", "--db", "x.db", "--broker", "postgres", "--postgres", "Bogus=1")]
+    [InlineData("invalid value 'mysql' for --locks", "produce", "--db", "x.db", "--events", "1", "--loans", "1", "--locks", "mysql")]
     public async Task Main_InvalidCommandLine_ExitsTwoNamingTheProblem(string message, params string[] args)
     {
         var run = await SampleProcess.RunAsync(CommandTimeout, args);
@@ -119,5 +122,92 @@ public sealed class CommandTests
 
         Assert.Equal(1, Json.Long(Json.Line(bounded.StandardOutput), "maxConcurrentPerKey"));
         Assert.True(bounded.ExitCode == 0, bounded.ToString());
+    }
+
+    [Fact]
+    public async Task Verify_OverlapWithARunThatLostItsLease_LeavesItOutOfMaxConcurrentPerKey()
+    {
+        using var directory = new TempDirectory();
+        var db = directory.File("loans.db");
+        var database = new SampleDatabase(db);
+        var simulate = await SampleProcess.RunAsync(CommandTimeout, "simulate", "--db", db, "--events", "50", "--loans", "5");
+        Assert.True(simulate.ExitCode == 0, simulate.ToString());
+
+        // Loan 300: 'a' (token 7) stalled past its lease; 'b' (token 8) took the slot, ran and wrote; 'a' woke
+        // up and its write was refused. Loan 301: 'c' was cancelled for its lost lease beside 'd'.
+        await database.ExecuteAsync("""
+            INSERT INTO loans (loan_id, version) VALUES (300, 2), (301, 1);
+            INSERT INTO results (loan_id, version, computed_at, fencing_token) VALUES (300, 2, 2200, 8), (301, 1, 2200, 10);
+            INSERT INTO runs (task_id, loan_id, version_read, fencing_token, attempt, started_at, ended_at, outcome, worker_id, pid)
+            VALUES ('a', 300, 1, 7, 1, 1000, 5000, 'stale-write-refused', 'w', 1), ('b', 300, 2, 8, 1, 2000, 2200, 'ok', 'w', 2),
+                   ('c', 301, 1, 9, 1, 1000, 5000, 'lease-lost', 'w', 1), ('d', 301, 1, 10, 1, 2000, 2200, 'ok', 'w', 2);
+            """);
+        var verify = await SampleProcess.RunAsync(CommandTimeout, "verify", "--db", db);
+
+        var report = Json.Line(verify.StandardOutput);
+        Assert.Equal(Json.VerifyFields, Json.Names(report));
+        Assert.Equal(1, Json.Long(report, "maxConcurrentPerKey"));
+        Assert.Equal(2, Json.Long(report, "maxConcurrentPerKeyAllRuns"));
+        Assert.Equal(1, Json.Long(report, "staleWritesRefused"));
+        Assert.True(verify.ExitCode == 0, verify.ToString());
+    }
+
+    [Fact]
+    public async Task Worker_NewerRunWroteFirst_OlderTokenIsRefusedAndCountedWithoutRetry()
+    {
+        using var directory = new TempDirectory();
+        var db = directory.File("loans.db");
+        var database = new SampleDatabase(db);
+
+        // A result already written by a run whose token no acquisition of this file will reach.
+        var produce = await SampleProcess.RunAsync(CommandTimeout, "produce", "--db", db, "--events", "1", "--loans", "1");
+        Assert.True(produce.ExitCode == 0, produce.ToString());
+        await database.ExecuteAsync($"INSERT INTO results (loan_id, version, computed_at, fencing_token) VALUES (0, 1, 1000, {long.MaxValue})");
+        await using var processes = new ProcessGroup();
+        var worker = processes.Start("worker", "--db", db, "--concurrency", "1", "--task-ms", "1");
+        var verify = await SampleProcess.RunAsync(CommandTimeout, "verify", "--db", db);
+
+        var report = Json.Line(verify.StandardOutput);
+        Assert.Equal(1, Json.Long(report, "staleWritesRefused"));
+        Assert.Equal(1, Json.Long(report, "executions"));
+        Assert.Equal(0, Json.Long(report, "deadLettered"));
+        var run = Assert.Single(await database.RunsAsync());
+        Assert.Equal("stale-write-refused", run.Outcome);
+
+        // The fence did its job: the run that was refused is the only one, so nothing read version 1 and succeeded.
+        Assert.Equal(1, Json.Long(report, "lost"));
+        Assert.Equal(1, verify.ExitCode);
+        await worker.TerminateAsync();
+        Assert.Equal(0, (await worker.WaitAsync(TimeSpan.FromSeconds(30))).ExitCode);
+    }
+
+    [Fact]
+    public async Task Simulate_FileFromBeforeFencedResults_AddsTheTokenColumnAndVerifiesClean()
+    {
+        using var directory = new TempDirectory();
+        var db = directory.File("loans.db");
+        var database = new SampleDatabase(db);
+
+        // The results table as files written before fencing have it: no fencing_token column, one old result.
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={db};Pooling=false"))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = """
+                CREATE TABLE results (loan_id INTEGER PRIMARY KEY, version INTEGER NOT NULL, computed_at INTEGER NOT NULL);
+                CREATE TABLE loans (loan_id INTEGER PRIMARY KEY, version INTEGER NOT NULL);
+                INSERT INTO loans VALUES (1, 0);
+                INSERT INTO results VALUES (1, 0, 1000);
+                """;
+            await command.ExecuteNonQueryAsync();
+        }
+
+        var simulate = await SampleProcess.RunAsync(CommandTimeout, "simulate", "--db", db, "--events", "100", "--loans", "5");
+        Assert.True(simulate.ExitCode == 0, simulate.ToString());
+        var verify = await SampleProcess.RunAsync(CommandTimeout, "verify", "--db", db);
+
+        Assert.True(verify.ExitCode == 0, verify.ToString());
+        Assert.Equal(0, Json.Long(Json.Line(verify.StandardOutput), "staleWritesRefused"));
+        Assert.DoesNotContain(await database.RunsAsync(), r => r.Outcome != "ok");
     }
 }

@@ -1,8 +1,9 @@
 namespace LoanRecompute.Tests.Support;
 
 /// <summary>
-/// One private Redis and one private RabbitMQ node for the fault tests, started once for their class and
-/// stopped after it. Tests restart them (stop, wait, start) on the same port and data.
+/// One private Redis and one private RabbitMQ node for the fault tests, started once for their collection and
+/// stopped after it; tests restart them (stop, wait, start) on the same port and data. PostgreSQL is the test
+/// run's shared cluster (<see cref="Solo.Postgres.Tests.Support.PostgresServer.Shared"/>), started on first use.
 /// </summary>
 public sealed class BackendServers : IAsyncLifetime
 {
@@ -35,6 +36,9 @@ public sealed class BackendServers : IAsyncLifetime
         var database = Interlocked.Increment(ref _nextDatabase);
         return $"127.0.0.1:{_redisPort},defaultDatabase={ServerScript.Text(database % 16)}";
     }
+
+    /// <summary>A new, empty database on the shared PostgreSQL cluster, so that tests never see each other's tables.</summary>
+    public Task<string> NewPostgresDatabaseAsync() => Solo.Postgres.Tests.Support.PostgresServer.Shared.CreateDatabaseAsync();
 
     /// <summary>Every key in the database of <paramref name="configuration"/> with its type and TTL, via redis-cli.</summary>
     public string DescribeRedisKeys(string configuration)

@@ -86,6 +86,18 @@ internal sealed class SampleDatabase(string path)
             FROM runs a JOIN workers w ON w.worker_id = a.worker_id JOIN runs b ON b.loan_id = a.loan_id AND b.run_id <> a.run_id
             WHERE a.ended_at IS NULL AND b.started_at >= a.started_at AND b.started_at < w.last_seen + 500
             """);
+        await Dump("overlapping runs of a loan, neither closed as stale-write-refused or lease-lost (loan, then per run: task, token, attempt, start, end, outcome, pid):", """
+            WITH spans AS (
+                SELECT r.*, COALESCE(r.ended_at, w.stopped_at, w.last_seen + 500) AS until
+                FROM runs r LEFT JOIN workers w ON w.worker_id = r.worker_id
+                WHERE r.outcome IS NULL OR r.outcome NOT IN ('stale-write-refused', 'lease-lost'))
+            SELECT a.loan_id,
+                   a.task_id || ' t' || COALESCE(a.fencing_token, '-') || ' a' || a.attempt || ' ' || a.started_at || '-' || COALESCE(a.ended_at, 'open') || ' ' || COALESCE(a.outcome, '-') || ' pid ' || a.pid,
+                   b.task_id || ' t' || COALESCE(b.fencing_token, '-') || ' a' || b.attempt || ' ' || b.started_at || '-' || COALESCE(b.ended_at, 'open') || ' ' || COALESCE(b.outcome, '-') || ' pid ' || b.pid
+            FROM spans a JOIN spans b ON b.loan_id = a.loan_id AND b.run_id > a.run_id
+            WHERE b.started_at < a.until AND a.started_at < b.until
+            LIMIT 20
+            """);
         text.AppendLine("killed (pid: seen dead at): " + string.Join(", ", killedAt.Select(p => $"{p.Key}: {p.Value}")));
         return text.ToString();
     }

@@ -107,9 +107,21 @@ internal sealed class SampleProcess : IAsyncDisposable
     }
 
     /// <summary>SIGTERM, as a service manager stops a process: the host shuts down gracefully.</summary>
-    public async Task TerminateAsync()
+    public Task TerminateAsync() => SignalAsync("TERM");
+
+    /// <summary>
+    /// SIGSTOP: the whole process freezes at once, mid-instruction, as a long GC pause, a swapped-out or
+    /// throttled container or a VM migration freezes it; its sockets stay open and its timers do not fire.
+    /// Returns once the signal is sent: from then on the process runs nothing until <see cref="ResumeAsync"/>.
+    /// </summary>
+    public Task PauseAsync() => SignalAsync("STOP");
+
+    /// <summary>SIGCONT: a paused process goes on where it stood, and finds that time has passed.</summary>
+    public Task ResumeAsync() => SignalAsync("CONT");
+
+    private async Task SignalAsync(string signal)
     {
-        using var kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })!;
+        using var kill = Process.Start(new ProcessStartInfo("kill", [$"-{signal}", Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })!;
         await kill.WaitForExitAsync();
     }
 
