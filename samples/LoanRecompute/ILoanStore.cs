@@ -26,9 +26,10 @@ internal interface ILoanStore
     /// Stores the run's result, fenced by its token, and closes the run, in one step. Returns true when the
     /// result replaced the loan's previous one (the run succeeded); false when a result written with the same
     /// or a newer token was there already, so the run's is refused and the run is closed as
-    /// <see cref="SqliteLoanStore.StaleWriteRefused"/>.
+    /// <see cref="SqliteLoanStore.StaleWriteRefused"/>. <paramref name="beforeCommit"/> runs last inside the
+    /// transaction; when it throws, nothing is written.
     /// </summary>
-    ValueTask<bool> CompleteRunAsync(LoanRun run, DateTimeOffset endedAt, CancellationToken cancellationToken);
+    ValueTask<bool> CompleteRunAsync(LoanRun run, DateTimeOffset endedAt, Action beforeCommit, CancellationToken cancellationToken);
 
     /// <summary>Closes a run that failed or was cancelled, leaving the loan's result as it was.</summary>
     ValueTask AbandonRunAsync(LoanRun run, string outcome, DateTimeOffset endedAt, CancellationToken cancellationToken);

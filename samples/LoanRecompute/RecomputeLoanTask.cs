@@ -29,8 +29,11 @@ internal sealed class RecomputeLoanTask(ILoanStore loans, ExecutionMonitor monit
                 await Task.Delay(duration.Next(), time, cancellationToken);
 
                 // A refused write is not a failure to retry: a run with a newer token has stored a result
-                // already, and that run (or a later one) covers every event this one read.
-                await loans.CompleteRunAsync(run, time.GetUtcNow(), cancellationToken);
+                // already, and that run (or a later one) covers every event this one read. The lease is
+                // checked last, inside the write's transaction: a process that was stopped learns there,
+                // before its lease timer runs, that its redelivery may own the loan; and since the file
+                // has one writer, a check that passes there proves no newer run had started.
+                await loans.CompleteRunAsync(run, time.GetUtcNow(), context.ThrowIfLeaseLost, cancellationToken);
             }
             catch (Exception ex)
             {

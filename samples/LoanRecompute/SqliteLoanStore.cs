@@ -72,7 +72,7 @@ internal sealed class SqliteLoanStore(LoanDatabase database, WorkerIdentity work
             },
             cancellationToken);
 
-    public async ValueTask<bool> CompleteRunAsync(LoanRun run, DateTimeOffset endedAt, CancellationToken cancellationToken) =>
+    public async ValueTask<bool> CompleteRunAsync(LoanRun run, DateTimeOffset endedAt, Action beforeCommit, CancellationToken cancellationToken) =>
         await database.WriteAsync(
             db =>
             {
@@ -87,6 +87,7 @@ internal sealed class SqliteLoanStore(LoanDatabase database, WorkerIdentity work
                     .Set("$fence", run.FencingToken)
                     .ExecuteNonQuery() > 0;
                 db.Command(EndRunSql).Set("$run", run.RunId).Set("$outcome", written ? Succeeded : StaleWriteRefused).Set("$now", now).ExecuteNonQuery();
+                beforeCommit();
                 return written;
             },
             cancellationToken);
