@@ -19,7 +19,7 @@ internal sealed class CountingLockStore(ILockStore inner) : ILockStore
     public ValueTask<IReadOnlyList<LockResult>> TryAcquireManyAsync(IReadOnlyList<LockRequest> requests, CancellationToken cancellationToken) =>
         inner.TryAcquireManyAsync(requests, cancellationToken);
 
-    public async ValueTask<LockResult> TryAcquireAndReleaseAsync(string acquireKey, string releaseKey, string owner, long releaseFencingToken, TimeSpan ttl, CancellationToken cancellationToken) =>
+    public async ValueTask<LockResult> TryAcquireAndReleaseAsync(string acquireKey, string releaseKey, string owner, long? releaseFencingToken, TimeSpan ttl, CancellationToken cancellationToken) =>
         Count(await inner.TryAcquireAndReleaseAsync(acquireKey, releaseKey, owner, releaseFencingToken, ttl, cancellationToken));
 
     public ValueTask<LockResult> ReplaceOwnerAsync(string key, string expectedOwner, string newOwner, TimeSpan ttl, CancellationToken cancellationToken) =>

@@ -97,7 +97,7 @@ public sealed class PostgresLockStore : ILockStore, IAsyncDisposable, IDisposabl
                 RETURNING owner, fencing_token, expires_at
             ),
             released AS (
-                DELETE FROM {locks} WHERE key = $3 AND owner = $2 AND fencing_token = $4 AND EXISTS (SELECT 1 FROM taken)
+                DELETE FROM {locks} WHERE key = $3 AND owner = $2 AND ($4::bigint IS NULL OR fencing_token = $4) AND EXISTS (SELECT 1 FROM taken)
             )
             SELECT owner, fencing_token, expires_at FROM taken
             UNION ALL
@@ -205,7 +205,7 @@ public sealed class PostgresLockStore : ILockStore, IAsyncDisposable, IDisposabl
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">Both keys are the same: the call would take and drop one lock.</exception>
-    public async ValueTask<LockResult> TryAcquireAndReleaseAsync(string acquireKey, string releaseKey, string owner, long releaseFencingToken, TimeSpan ttl, CancellationToken cancellationToken)
+    public async ValueTask<LockResult> TryAcquireAndReleaseAsync(string acquireKey, string releaseKey, string owner, long? releaseFencingToken, TimeSpan ttl, CancellationToken cancellationToken)
     {
         ValidateKey(acquireKey);
         ValidateKey(releaseKey);
@@ -222,7 +222,7 @@ public sealed class PostgresLockStore : ILockStore, IAsyncDisposable, IDisposabl
                 await SweepIfDueAsync(connection, ct).ConfigureAwait(false);
                 using var batch = new NpgsqlBatch(connection);
                 batch.BatchCommands.Add(new NpgsqlBatchCommand(_claimSql).With(acquireKey).With(owner).With(ttl));
-                batch.BatchCommands.Add(new NpgsqlBatchCommand(_tokenAndReleaseSql).With(acquireKey).With(owner).With(releaseKey).With(releaseFencingToken));
+                batch.BatchCommands.Add(new NpgsqlBatchCommand(_tokenAndReleaseSql).With(acquireKey).With(owner).With(releaseKey).WithBigint(releaseFencingToken));
                 var reader = await batch.ExecuteReaderAsync(ct).ConfigureAwait(false);
                 await using var readerScope = reader.ConfigureAwait(false);
                 return await ReadResultAsync(reader, owner, ct).ConfigureAwait(false);

@@ -26,6 +26,13 @@ internal static class NpgsqlCommandExtensions
         return command;
     }
 
+    /// <summary>Adds a <c>bigint</c> that may be null (a token that may be left open).</summary>
+    public static NpgsqlBatchCommand WithBigint(this NpgsqlBatchCommand command, long? value)
+    {
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bigint, Value = value is { } v ? v : DBNull.Value });
+        return command;
+    }
+
     /// <summary>The bytes as an array, without a copy when the memory is a whole array already.</summary>
     public static byte[] AsArray(ReadOnlyMemory<byte> memory) =>
         MemoryMarshal.TryGetArray(memory, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length

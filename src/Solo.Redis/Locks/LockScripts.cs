@@ -44,7 +44,7 @@ internal static class LockScripts
           if t == nil then
             error({err = 'SOLOLOCK the key holds a value that is not a Solo lock'})
           end
-          return held == owner and t == token
+          return held == owner and (token == '' or t == token)
         end
         local function acquire(key, owner, ttl)
           local v = redis.call('GET', key)
@@ -81,9 +81,9 @@ internal static class LockScripts
         """;
 
     /// <summary>
-    /// KEYS: the lock to take, the lock to release. ARGV: owner, ttl ms, token of the second. Releases the
-    /// second only when the first was taken and the owner holds the second with that token. Returns the
-    /// result of taking the first.
+    /// KEYS: the lock to take, the lock to release. ARGV: owner, ttl ms, token of the second (empty: any).
+    /// Releases the second only when the first was taken and the owner holds the second with that token.
+    /// Returns the result of taking the first.
     /// </summary>
     public const string TryAcquireAndRelease = Prelude + """
         local r = acquire(KEYS[1], ARGV[1], tonumber(ARGV[2]))

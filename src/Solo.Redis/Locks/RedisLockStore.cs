@@ -154,7 +154,7 @@ public sealed class RedisLockStore : ILockStore
     /// <remarks>One script. On a cluster both keys must share a hash slot, as Solo's two slots of a key do.</remarks>
     /// <exception cref="ArgumentException">Both keys are the same: the call would take and drop one lock.</exception>
     /// <exception cref="BackendUnavailableException">Redis could not be reached; nothing changed.</exception>
-    public async ValueTask<LockResult> TryAcquireAndReleaseAsync(string acquireKey, string releaseKey, string owner, long releaseFencingToken, TimeSpan ttl, CancellationToken cancellationToken)
+    public async ValueTask<LockResult> TryAcquireAndReleaseAsync(string acquireKey, string releaseKey, string owner, long? releaseFencingToken, TimeSpan ttl, CancellationToken cancellationToken)
     {
         ValidateKey(acquireKey);
         ValidateKey(releaseKey);
@@ -166,7 +166,7 @@ public sealed class RedisLockStore : ILockStore
         ValidateOwner(owner);
         var ms = TtlMilliseconds(ttl);
         cancellationToken.ThrowIfCancellationRequested();
-        var reply = await _backend.EvaluateAsync(LockScripts.TryAcquireAndRelease, [Key(acquireKey), Key(releaseKey)], [owner, ms, releaseFencingToken]).ConfigureAwait(false);
+        var reply = await _backend.EvaluateAsync(LockScripts.TryAcquireAndRelease, [Key(acquireKey), Key(releaseKey)], [owner, ms, releaseFencingToken is { } token ? token : RedisValue.EmptyString]).ConfigureAwait(false);
         return ToResult((RedisResult[])reply!, 0);
     }
 

@@ -32,7 +32,7 @@ public sealed class SqliteLockStore : ILockStore, IAsyncDisposable, IDisposable
     private const string ReleaseLiveSql = "DELETE FROM solo_locks WHERE key = $key AND owner = $owner AND fencing_token = $token AND expires_at > $now";
 
     // Expired or not: an expired lock of the holder is dead either way.
-    private const string ReleaseAnySql = "DELETE FROM solo_locks WHERE key = $key AND owner = $owner AND fencing_token = $token";
+    private const string ReleaseAnySql = "DELETE FROM solo_locks WHERE key = $key AND owner = $owner AND ($token IS NULL OR fencing_token = $token)";
 
     private const string GetSql = "SELECT owner, fencing_token, expires_at FROM solo_locks WHERE key = $key AND expires_at > $now";
 
@@ -124,7 +124,7 @@ public sealed class SqliteLockStore : ILockStore, IAsyncDisposable, IDisposable
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">Both keys are the same: the call would take and drop one lock.</exception>
-    public async ValueTask<LockResult> TryAcquireAndReleaseAsync(string acquireKey, string releaseKey, string owner, long releaseFencingToken, TimeSpan ttl, CancellationToken cancellationToken)
+    public async ValueTask<LockResult> TryAcquireAndReleaseAsync(string acquireKey, string releaseKey, string owner, long? releaseFencingToken, TimeSpan ttl, CancellationToken cancellationToken)
     {
         ValidateKey(acquireKey);
         ValidateKey(releaseKey);

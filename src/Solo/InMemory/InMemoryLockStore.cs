@@ -99,7 +99,7 @@ public sealed class InMemoryLockStore : ILockStore
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">Both keys are the same: the call would take and drop one lock.</exception>
-    public ValueTask<LockResult> TryAcquireAndReleaseAsync(string acquireKey, string releaseKey, string owner, long releaseFencingToken, TimeSpan ttl, CancellationToken cancellationToken)
+    public ValueTask<LockResult> TryAcquireAndReleaseAsync(string acquireKey, string releaseKey, string owner, long? releaseFencingToken, TimeSpan ttl, CancellationToken cancellationToken)
     {
         ValidateKey(acquireKey);
         ValidateKey(releaseKey);
@@ -114,7 +114,7 @@ public sealed class InMemoryLockStore : ILockStore
         lock (_gate)
         {
             var result = Acquire(acquireKey, owner, ttl, Sweep());
-            if (result.Acquired && _locks.TryGetValue(releaseKey, out var held) && held.IsHeldBy(owner, releaseFencingToken))
+            if (result.Acquired && _locks.TryGetValue(releaseKey, out var held) && held.Owner == owner && (releaseFencingToken is null || held.Token == releaseFencingToken))
             {
                 _locks.Remove(releaseKey);
             }

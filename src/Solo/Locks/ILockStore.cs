@@ -26,9 +26,11 @@ public interface ILockStore
     /// <summary>
     /// Atomically: takes <paramref name="acquireKey"/> as <see cref="TryAcquireAsync"/> does and, only if
     /// that succeeded, releases <paramref name="releaseKey"/> if <paramref name="owner"/> holds it with
-    /// <paramref name="releaseFencingToken"/>. Solo uses it to swap a task's queue slot for its run slot.
+    /// <paramref name="releaseFencingToken"/>, or with any token when that is null. Solo uses it to swap a
+    /// task's queue slot for its run slot: a task that starts, having proved its lease, consumes whatever
+    /// pending slot its id holds.
     /// </summary>
-    ValueTask<LockResult> TryAcquireAndReleaseAsync(string acquireKey, string releaseKey, string owner, long releaseFencingToken, TimeSpan ttl, CancellationToken cancellationToken);
+    ValueTask<LockResult> TryAcquireAndReleaseAsync(string acquireKey, string releaseKey, string owner, long? releaseFencingToken, TimeSpan ttl, CancellationToken cancellationToken);
 
     /// <summary>
     /// Atomically: if <paramref name="expectedOwner"/> holds <paramref name="key"/>, hands it to

@@ -57,8 +57,11 @@ internal sealed class TaskSlots(ILockStore locks, string prefix)
                 return ToStart(await locks.TryAcquireAsync(LockKeys.Run(prefix, uniqueKey), taskId, policy.RunLease, cancellationToken).ConfigureAwait(false));
             default:
                 // Coalesce and Debounce: swap the queue slot for the run slot in one step, so an enqueue
-                // either meets our queue slot (and we have not started reading yet) or finds it free.
-                return ToStart(await locks.TryAcquireAndReleaseAsync(LockKeys.Run(prefix, uniqueKey), queueKey, taskId, queueFence ?? 0, policy.RunLease, cancellationToken).ConfigureAwait(false));
+                // either meets our queue slot (and we have not started reading yet) or finds it free. The
+                // queue slot goes whatever its token: a copy of this task killed between re-taking it at a
+                // reschedule and requeueing left a token this message does not carry, and the start (whose
+                // lease the caller proves right after) consumes the pending slot of its id all the same.
+                return ToStart(await locks.TryAcquireAndReleaseAsync(LockKeys.Run(prefix, uniqueKey), queueKey, taskId, null, policy.RunLease, cancellationToken).ConfigureAwait(false));
         }
     }
 

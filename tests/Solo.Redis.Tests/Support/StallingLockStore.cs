@@ -20,7 +20,7 @@ public sealed class StallingLockStore(ILockStore inner) : ILockStore
     public ValueTask<IReadOnlyList<LockResult>> TryAcquireManyAsync(IReadOnlyList<LockRequest> requests, CancellationToken cancellationToken) =>
         inner.TryAcquireManyAsync(requests, cancellationToken);
 
-    public ValueTask<LockResult> TryAcquireAndReleaseAsync(string acquireKey, string releaseKey, string owner, long releaseFencingToken, TimeSpan ttl, CancellationToken cancellationToken) =>
+    public ValueTask<LockResult> TryAcquireAndReleaseAsync(string acquireKey, string releaseKey, string owner, long? releaseFencingToken, TimeSpan ttl, CancellationToken cancellationToken) =>
         inner.TryAcquireAndReleaseAsync(acquireKey, releaseKey, owner, releaseFencingToken, ttl, cancellationToken);
 
     public ValueTask<LockResult> ReplaceOwnerAsync(string key, string expectedOwner, string newOwner, TimeSpan ttl, CancellationToken cancellationToken) =>

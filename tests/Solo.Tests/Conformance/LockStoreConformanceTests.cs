@@ -313,6 +313,24 @@ public abstract class LockStoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TryAcquireAndReleaseAsync_AnyReleaseToken_ReleasesTheOwnersSlotWhateverItsToken()
+    {
+        // A start consumes the pending slot of its task id even when an earlier copy of the task re-took it
+        // (new token) and died before the message learnt that token; never a slot of another owner.
+        var store = await NewStoreAsync();
+        await store.TryAcquireAsync(Key("q"), "task-1", LongTtl, default);
+        await store.TryAcquireAsync(Key("q"), "task-1", LongTtl, default);
+        var other = await store.TryAcquireAsync(Key("q2"), "task-2", LongTtl, default);
+
+        var result = await store.TryAcquireAndReleaseAsync(Key("r"), Key("q"), "task-1", null, LongTtl, default);
+        var notMine = await store.TryAcquireAndReleaseAsync(Key("r2"), Key("q2"), "task-1", null, LongTtl, default);
+
+        Assert.True(result.Acquired && notMine.Acquired);
+        Assert.Null(await store.GetAsync(Key("q"), default));
+        AssertLock(await store.GetAsync(Key("q2"), default), Key("q2"), "task-2", other.FencingToken, other.ExpiresAt);
+    }
+
+    [Fact]
     public async Task TryAcquireManyAsync_MixedKeys_ReturnsEachResultInRequestOrder()
     {
         var store = await NewStoreAsync();

@@ -140,6 +140,41 @@ public abstract class StaleCopyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ProcessAsync_CopyDiesBetweenRescheduleHoldAndRequeue_ItsRedeliveryStillFreesTheQueueSlot()
+    {
+        var (solo, locks) = Create(TimeSpan.FromSeconds(6));
+        var other = await locks.TryAcquireAsync(RunKey, "other-task", TimeSpan.FromMinutes(5), default);
+        var enqueued = await solo.Client.EnqueueAsync(new Work(1));
+        var enqueuedToken = (await locks.GetAsync(QueueKey, default))!.FencingToken;
+        solo.Observed.Acquired = (key, result) =>
+        {
+            if (key == QueueKey && result.Owner == enqueued.TaskId)
+            {
+                // The hold took the slot again with a new token; the process dies before it requeues.
+                throw new InvalidOperationException("killed between the hold and the requeue");
+            }
+        };
+
+        await using (var dying = await ReceiveAsync(solo, stalled: true))
+        {
+            await Process(solo, dying);
+        }
+
+        solo.Observed.Acquired = null;
+        Assert.NotEqual(enqueuedToken, (await locks.GetAsync(QueueKey, default))!.FencingToken);
+
+        // The original message, which knows only the token of its enqueue, comes back and runs once the key
+        // is free: its start consumes its task's pending slot all the same, so none is left behind.
+        _time.Advance(DeliveryLease + TimeSpan.FromSeconds(1));
+        await using var redelivered = await ReceiveAsync(solo, stalled: false);
+        Assert.Equal(2, redelivered.Delivery.DeliveryCount);
+        Assert.True(await locks.ReleaseAsync(RunKey, "other-task", other.FencingToken, default));
+        await Process(solo, redelivered);
+        Assert.Single(solo.Probe.Completions);
+        Assert.Empty(await solo.LocksLeftAsync());
+    }
+
+    [Fact]
     public async Task ProcessAsync_LockStoreUnreachableWhileRunning_TokenFiresBeforeTheSlotCanExpire()
     {
         var runLease = TimeSpan.FromSeconds(3);

@@ -36,7 +36,7 @@ public sealed class ObservedLockStore(ILockStore inner) : ILockStore
         return results;
     }
 
-    public async ValueTask<LockResult> TryAcquireAndReleaseAsync(string acquireKey, string releaseKey, string owner, long releaseFencingToken, TimeSpan ttl, CancellationToken cancellationToken)
+    public async ValueTask<LockResult> TryAcquireAndReleaseAsync(string acquireKey, string releaseKey, string owner, long? releaseFencingToken, TimeSpan ttl, CancellationToken cancellationToken)
     {
         BeforeRelease?.Invoke(releaseKey, owner);
         return Observe(acquireKey, await inner.TryAcquireAndReleaseAsync(acquireKey, releaseKey, owner, releaseFencingToken, ttl, cancellationToken));
