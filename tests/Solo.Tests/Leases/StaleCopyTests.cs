@@ -12,20 +12,36 @@ namespace Solo.Tests.Leases;
 /// <summary>
 /// A copy of a task whose process stalled (SIGSTOP, a GC pause, a frozen VM) past its delivery lease, and
 /// then resumed, while the broker gave the message to another copy: the stale copy must never run beside
-/// its redelivery, nor release, renew, ack or strand what the live copy holds. Driven on a fake clock
-/// through the real processor, broker and lock store; a backend whose clock can be faked joins with a
-/// one-line subclass.
+/// its redelivery, nor release, renew, ack or strand what the live copy holds. Driven through the real
+/// processor, broker and lock store, on a fake clock where the backend takes all its time from it, else on
+/// the real one (servers keep their own leases); every backend joins with a short subclass.
 /// </summary>
 public abstract class StaleCopyTests : IAsyncLifetime
 {
     private const string RunKey = "solo:{work:1}:r";
     private const string QueueKey = "solo:{work:1}:q";
-    private static readonly TimeSpan DeliveryLease = TimeSpan.FromSeconds(2);
-    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero));
+    private readonly FakeTimeProvider? _fake;
     private readonly List<SoloHarness> _harnesses = [];
+
+    protected StaleCopyTests()
+    {
+        _fake = UsesFakeClock ? new FakeTimeProvider(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero)) : null;
+        _time = (TimeProvider?)_fake ?? TimeProvider.System;
+    }
+
+    /// <summary>True when the backend takes all its time from the given clock, so a fake one can drive it.</summary>
+    protected virtual bool UsesFakeClock => true;
+
+    /// <summary>The brokers' delivery lease in these tests; a stall outlasts it.</summary>
+    protected virtual TimeSpan DeliveryLease => TimeSpan.FromSeconds(2);
+
+    /// <summary>Each test's own queue, so that tests on a shared server never see each other's messages.</summary>
+    protected string Queue { get; } = $"stale-{Guid.NewGuid():N}";
 
     /// <summary>A broker with <paramref name="deliveryLease"/> and a lock store, both on <paramref name="time"/>.</summary>
     protected abstract (IBroker Broker, ILockStore Locks) CreateBackend(TimeProvider time, TimeSpan deliveryLease);
+
+    private readonly TimeProvider _time;
 
     public Task InitializeAsync() => Task.CompletedTask;
 
@@ -54,7 +70,7 @@ public abstract class StaleCopyTests : IAsyncLifetime
         var staleToken = (await locks.GetAsync(RunKey, default))!.FencingToken;
 
         // The process stops past its delivery lease; the broker hands the message to another copy.
-        _time.Advance(DeliveryLease + TimeSpan.FromSeconds(1));
+        await PassAsync(DeliveryLease + TimeSpan.FromSeconds(1));
         Assert.True(stale.Lost.IsCancellationRequested, "the stale copy's lease did not end on its clock");
         await using var live = await ReceiveAsync(solo, stalled: false);
         Assert.Equal(2, live.Delivery.DeliveryCount);
@@ -91,7 +107,7 @@ public abstract class StaleCopyTests : IAsyncLifetime
         await solo.Client.EnqueueAsync(new Work(1));
 
         await using var stale = await ReceiveAsync(solo, stalled: true);
-        _time.Advance(DeliveryLease + TimeSpan.FromSeconds(1));
+        await PassAsync(DeliveryLease + TimeSpan.FromSeconds(1));
         await using var live = await ReceiveAsync(solo, stalled: false);
         var liveRun = Process(solo, live);
         await SoloHarness.WaitForAsync(() => solo.Probe.Running == 1, "the redelivered copy runs");
@@ -118,7 +134,7 @@ public abstract class StaleCopyTests : IAsyncLifetime
             if (key == QueueKey && owner == enqueued.TaskId)
             {
                 // The process stops while its hold is on the way.
-                _time.Advance(DeliveryLease + TimeSpan.FromSeconds(1));
+                Stall(DeliveryLease + TimeSpan.FromSeconds(1));
             }
         };
 
@@ -165,7 +181,7 @@ public abstract class StaleCopyTests : IAsyncLifetime
 
         // The original message, which knows only the token of its enqueue, comes back and runs once the key
         // is free: its start consumes its task's pending slot all the same, so none is left behind.
-        _time.Advance(DeliveryLease + TimeSpan.FromSeconds(1));
+        await PassAsync(DeliveryLease + TimeSpan.FromSeconds(1));
         await using var redelivered = await ReceiveAsync(solo, stalled: false);
         Assert.Equal(2, redelivered.Delivery.DeliveryCount);
         Assert.True(await locks.ReleaseAsync(RunKey, "other-task", other.FencingToken, default));
@@ -195,8 +211,7 @@ public abstract class StaleCopyTests : IAsyncLifetime
 
         while (!cancelledAt.Task.IsCompleted && _time.GetUtcNow() - startedAt < runLease * 2)
         {
-            _time.Advance(TimeSpan.FromMilliseconds(50));
-            await Task.Delay(1);
+            await PassAsync(TimeSpan.FromMilliseconds(50));
         }
 
         // The run stops while its slot is still its own in the store: nobody else can have started yet.
@@ -223,7 +238,7 @@ public abstract class StaleCopyTests : IAsyncLifetime
 
         // Received after the real message, which waits in the broker meanwhile.
         await using var real = await ReceiveAsync(solo, stalled: false);
-        await solo.Broker.PublishAsync([.. forged.Select((body, i) => new OutgoingMessage($"forged-{i}", "default", Encoding.UTF8.GetBytes(body)))], default);
+        await solo.Broker.PublishAsync([.. forged.Select((body, i) => new OutgoingMessage($"forged-{i}", Queue, Encoding.UTF8.GetBytes(body)))], default);
         for (var i = 0; i < forged.Length; i++)
         {
             await using var lease = await ReceiveAsync(solo, stalled: false);
@@ -245,22 +260,55 @@ public abstract class StaleCopyTests : IAsyncLifetime
     {
         var (broker, inner) = CreateBackend(_time, deliveryLease ?? DeliveryLease);
         var observed = new ObservedLockStore(inner);
-        var harness = SoloHarness.Create(t => t.Unique(u => u.Coalesce().Key(w => w.Key).RunLease(runLease)), time: _time, broker: broker, locks: observed);
+        var harness = SoloHarness.Create(
+            t => t.Unique(u => u.Coalesce().Key(w => w.Key).RunLease(runLease).RescheduleDelay(TimeSpan.FromMilliseconds(100))),
+            time: _time,
+            broker: broker,
+            locks: observed,
+            solo: s => s.Configure(o => o.DefaultQueue = Queue));
         _harnesses.Add(harness);
-        return (new Harness(harness, observed), inner);
+        return (new Harness(harness, observed, Queue), inner);
     }
 
     private async Task<TaskLease> ReceiveAsync(Harness solo, bool stalled)
     {
         var sentAt = _time.GetTimestamp();
-        var delivery = Assert.Single(await solo.Broker.ReceiveAsync("default", 1, TimeSpan.Zero, default));
+        // On a server a message may take a moment to be due; on the fake clock it is due at once.
+        var delivery = Assert.Single(await solo.Broker.ReceiveAsync(Queue, 1, UsesFakeClock ? TimeSpan.Zero : TimeSpan.FromSeconds(10), default));
         return solo.Leases.Track(stalled ? new StalledDelivery(delivery) : delivery, sentAt);
+    }
+
+    /// <summary>Lets time pass: the fake clock jumps, the real one is waited for.</summary>
+    private async Task PassAsync(TimeSpan time)
+    {
+        if (_fake is not null)
+        {
+            _fake.Advance(time);
+            await Task.Delay(1);
+        }
+        else
+        {
+            await Task.Delay(time);
+        }
+    }
+
+    /// <summary>The calling thread stops for <paramref name="time"/>, as a stopped process does.</summary>
+    private void Stall(TimeSpan time)
+    {
+        if (_fake is not null)
+        {
+            _fake.Advance(time);
+        }
+        else
+        {
+            Thread.Sleep(time);
+        }
     }
 
     private static Task Process(Harness solo, TaskLease lease) => Task.Run(() => solo.Processor.ProcessAsync(lease, CancellationToken.None));
 
     /// <summary>The harness with the parts these tests drive by hand.</summary>
-    private sealed class Harness(SoloHarness inner, ObservedLockStore observed)
+    private sealed class Harness(SoloHarness inner, ObservedLockStore observed, string queue)
     {
         public ObservedLockStore Observed => observed;
 
@@ -274,7 +322,7 @@ public abstract class StaleCopyTests : IAsyncLifetime
 
         public LeaseMonitor Leases => inner.Services.GetRequiredService<LeaseMonitor>();
 
-        public Task<QueueCountsSnapshot> CountsAsync() => inner.CountsAsync();
+        public Task<QueueCountsSnapshot> CountsAsync() => inner.CountsAsync(queue);
 
         public Task<List<LockInfo>> LocksLeftAsync() => inner.LocksLeftAsync();
     }
