@@ -75,6 +75,7 @@ public sealed class StallTests(BackendServers servers, ITestOutputHelper output)
         var pausedAt = new long?[run.Workers.Length];
         var resumedAt = new long[run.Workers.Length];
         var resumes = new List<Task>();
+        var thawed = new List<(int Pid, long At)>();
         var (pauses, midTaskPauses, kills, midTaskKills) = (0, 0, 0, 0);
         var lengths = new List<double>();
 
@@ -90,6 +91,7 @@ public sealed class StallTests(BackendServers servers, ITestOutputHelper output)
                     await worker.ResumeAsync();
                     pausedAt[index] = null;
                     resumedAt[index] = FaultRun.Now();
+                    thawed.Add((worker.Pid, resumedAt[index]));
                     output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{clock.Elapsed.TotalSeconds,5:0.0}s] SIGCONT worker {worker.Pid} at {resumedAt[index]}"));
                 }
             }
@@ -178,6 +180,21 @@ public sealed class StallTests(BackendServers servers, ITestOutputHelper output)
         {
             // Every paused worker runs again before the run goes on, whatever failed.
             await Task.WhenAll(resumes);
+        }
+
+        // How soon a thawed worker noticed: each run it closed as lease-lost, against the moment its process
+        // was resumed last before that (a run begun after its thaw that lost its lease later is not counted).
+        var runs = await run.Database.RunsAsync();
+        var noticed = runs
+            .Where(r => r.Outcome == "lease-lost" && r.EndedAt is not null)
+            .Select(r => (Run: r, Thaw: thawed.Where(t => t.Pid == r.Pid && t.At <= r.EndedAt + 50 && r.StartedAt < t.At).Select(t => (long?)t.At).Max()))
+            .Where(x => x.Thaw is not null)
+            .Select(x => Math.Max(0, x.Run.EndedAt!.Value - x.Thaw!.Value))
+            .Order()
+            .ToList();
+        if (noticed.Count > 0)
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"thawed runs closed as lease-lost: {noticed.Count}, after their thaw: median {noticed[noticed.Count / 2]} ms, max {noticed[^1]} ms"));
         }
 
         output.WriteLine(string.Create(
