@@ -74,10 +74,7 @@ public sealed class CommandTests
     public async Task Verify_RunsOfOneLoanOverlap_ReportsThemAndExitsOne()
     {
         using var directory = new TempDirectory();
-        var db = directory.File("loans.db");
-        var database = new SampleDatabase(db);
-        var simulate = await SampleProcess.RunAsync(CommandTimeout, "simulate", "--db", db, "--events", "50", "--loans", "5");
-        Assert.True(simulate.ExitCode == 0, simulate.ToString());
+        var (db, database) = await SimulatedAsync(directory);
         var clean = await SampleProcess.RunAsync(CommandTimeout, "verify", "--db", db);
         Assert.True(clean.ExitCode == 0, clean.ToString());
 
@@ -100,10 +97,7 @@ public sealed class CommandTests
     public async Task Verify_KilledRunWithoutHeartbeatAndALaterRun_CountsThemAsOverlapping()
     {
         using var directory = new TempDirectory();
-        var db = directory.File("loans.db");
-        var database = new SampleDatabase(db);
-        var simulate = await SampleProcess.RunAsync(CommandTimeout, "simulate", "--db", db, "--events", "50", "--loans", "5");
-        Assert.True(simulate.ExitCode == 0, simulate.ToString());
+        var (db, database) = await SimulatedAsync(directory);
 
         // A run that never ended, by a process that left no heartbeat: nothing bounds when it stopped.
         await database.ExecuteAsync("""
@@ -128,10 +122,7 @@ public sealed class CommandTests
     public async Task Verify_OverlapWithARunThatLostItsLease_LeavesItOutOfMaxConcurrentPerKey()
     {
         using var directory = new TempDirectory();
-        var db = directory.File("loans.db");
-        var database = new SampleDatabase(db);
-        var simulate = await SampleProcess.RunAsync(CommandTimeout, "simulate", "--db", db, "--events", "50", "--loans", "5");
-        Assert.True(simulate.ExitCode == 0, simulate.ToString());
+        var (db, database) = await SimulatedAsync(directory);
 
         // Loan 300: 'a' (token 7) stalled past its lease; 'b' (token 8) took the slot, ran and wrote; 'a' woke
         // up and its write was refused. Loan 301: 'c' was cancelled for its lost lease beside 'd'.
@@ -209,5 +200,14 @@ public sealed class CommandTests
         Assert.True(verify.ExitCode == 0, verify.ToString());
         Assert.Equal(0, Json.Long(Json.Line(verify.StandardOutput), "staleWritesRefused"));
         Assert.DoesNotContain(await database.RunsAsync(), r => r.Outcome != "ok");
+    }
+
+    /// <summary>A loans file that a small clean simulation filled, for verify tests to write their own runs into.</summary>
+    private static async Task<(string Db, SampleDatabase Database)> SimulatedAsync(TempDirectory directory)
+    {
+        var db = directory.File("loans.db");
+        var simulate = await SampleProcess.RunAsync(CommandTimeout, "simulate", "--db", db, "--events", "50", "--loans", "5");
+        Assert.True(simulate.ExitCode == 0, simulate.ToString());
+        return (db, new SampleDatabase(db));
     }
 }

@@ -73,15 +73,7 @@ public sealed class CrashTests(ITestOutputHelper output)
 
         var verify = await SampleProcess.RunAsync(CommandTimeout, "verify", "--db", db, "--timeout", "60");
         output.WriteLine($"verify: {verify.StandardOutput.Trim()}\n{verify.StandardError.Trim()}");
-        var report = Json.Line(verify.StandardOutput);
-        Assert.Equal(Json.VerifyFields, Json.Names(report));
-        Assert.Equal(produced, Json.Long(report, "events"));
-        Assert.Equal(0, Json.Long(report, "lost"));
-        Assert.Equal(0, Json.Long(report, "staleResults"));
-        Assert.Equal(1, Json.Long(report, "maxConcurrentPerKey"));
-        Assert.Equal(0, Json.Long(report, "deadLettered"));
-        Assert.Equal(0, Json.Long(report, "locksLeft"));
-        Assert.True(verify.ExitCode == 0, verify.ToString());
+        FaultScenario.AssertClean(verify, produced);
 
         // Each killed task came back (same id) and succeeded after its kill.
         var runs = await database.RunsAsync();
