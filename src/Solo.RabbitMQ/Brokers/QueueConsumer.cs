@@ -436,9 +436,11 @@ internal sealed class QueueConsumer : IAsyncDisposable
         {
             await delivery.Channel.BasicAckAsync(delivery.DeliveryTag, multiple: false, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ConnectionHolder.IsConnectivityFailure(ex))
+        catch (Exception ex) when (ConnectionHolder.IsConnectivityFailure(ex) || ex is ObjectDisposedException)
         {
-            // The channel died under the ack: the server returns the message, as for any lost lease.
+            // The channel died under the ack, or another receiver replaced and disposed it after it shut down
+            // (seen once in the concurrent-consumers conformance test): the server returns the message, as for
+            // any lost lease.
         }
     }
 
@@ -448,9 +450,9 @@ internal sealed class QueueConsumer : IAsyncDisposable
         {
             await channel.BasicNackAsync(deliveryTag, multiple: false, requeue: true).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ConnectionHolder.IsConnectivityFailure(ex) || ex is OperationCanceledException)
+        catch (Exception ex) when (ConnectionHolder.IsConnectivityFailure(ex) || ex is OperationCanceledException or ObjectDisposedException)
         {
-            // The channel died: the server returns the message by itself.
+            // The channel died (or was replaced and disposed): the server returns the message by itself.
         }
     }
 

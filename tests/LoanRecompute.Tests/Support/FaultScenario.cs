@@ -157,13 +157,18 @@ internal sealed class FaultScenario(ITestOutputHelper output, string[] backend)
             Assert.True(run.ExitCode == 0, $"produce failed: {run}");
             produced += Json.Long(Json.Line(run.StandardOutput), "events");
 
-            // A direct enqueue retries in the producer; a transactional one is retried by the producer's outbox relay.
-            retries += run.StandardError.Split('\n').Count(l =>
-                l.StartsWith("produce: enqueue of loan", StringComparison.Ordinal) || l.Contains("Solo outbox relay: publishing failed", StringComparison.Ordinal));
+            retries += RetriedEnqueues(run.StandardError);
         }
 
         return (produced, retries);
     }
+
+    /// <summary>
+    /// Enqueues a process's log says it tried again after a backend fault: a direct enqueue retries in the
+    /// producer; a transactional one is retried by an outbox relay, which runs in every process of the sample.
+    /// </summary>
+    internal static int RetriedEnqueues(string standardError) => standardError.Split('\n').Count(l =>
+        l.StartsWith("produce: enqueue of loan", StringComparison.Ordinal) || l.Contains("Solo outbox relay: publishing failed", StringComparison.Ordinal));
 
     private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
 }
