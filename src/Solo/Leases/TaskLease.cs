@@ -17,6 +17,8 @@ namespace Solo.Leases;
 /// </remarks>
 internal sealed class TaskLease : IAsyncDisposable
 {
+    private static readonly TimeSpan MinimumRenewalDelay = TimeSpan.FromMilliseconds(10);
+
     private readonly LeaseMonitor _monitor;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -171,7 +173,7 @@ internal sealed class TaskLease : IAsyncDisposable
                 slot = _slot;
             }
 
-            await Task.Delay(_monitor.PeriodFor(slot?.Ttl), _time, stop).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await Task.Delay(NextRenewal(slot), _time, stop).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             if (stop.IsCancellationRequested)
             {
                 return;
@@ -213,6 +215,24 @@ internal sealed class TaskLease : IAsyncDisposable
 
             ScheduleDeadline();
         }
+    }
+
+    /// <summary>
+    /// The usual period, or half the time left to the nearer deadline when that is sooner: a lease judged from
+    /// before a receive that waited for its message starts short, and a renewal that failed leaves less time,
+    /// so the next try comes while one more can still land.
+    /// </summary>
+    private TimeSpan NextRenewal(SlotRenewal? slot)
+    {
+        var period = _monitor.PeriodFor(slot?.Ttl);
+        var until = Math.Min(Volatile.Read(ref _deliveryValidUntil), Volatile.Read(ref _slotValidUntil));
+        if (until == long.MaxValue)
+        {
+            return period;
+        }
+
+        var half = _time.GetElapsedTime(_time.GetTimestamp(), until) / 2;
+        return half < period ? (half > MinimumRenewalDelay ? half : MinimumRenewalDelay) : period;
     }
 
     /// <summary>Moves a deadline forward, never back: a slow reply must not shorten what a later one confirmed.</summary>
