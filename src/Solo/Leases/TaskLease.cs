@@ -55,7 +55,7 @@ internal sealed class TaskLease : IAsyncDisposable
     public bool IsHeld => !_lost.IsCancellationRequested && _time.GetTimestamp() < Math.Min(Volatile.Read(ref _deliveryValidUntil), Volatile.Read(ref _slotValidUntil));
 
     /// <summary>Starts the renewal loop (the delivery alone until <see cref="AttachSlot"/>).</summary>
-    internal void Start() => _renewing = Task.Run(() => RenewLoopAsync(_stop.Token), CancellationToken.None);
+    internal void Start() => _renewing = RenewLoopAsync(_stop.Token);
 
     /// <summary>
     /// Adds the unique slot the task took at start to what is renewed and judged.
