@@ -6,6 +6,7 @@ using Solo.Tests.Leases;
 namespace Solo.Postgres.Tests.Leases;
 
 /// <summary>The stale-copy suite on PostgreSQL's broker and lock store, on the real clock (leases run on the server's).</summary>
+[Collection(StaleCopyCollection.Name)]
 public sealed class PostgresStaleCopyTests(FreshDatabase database) : StaleCopyTests, IClassFixture<FreshDatabase>
 {
     protected override bool UsesFakeClock => false;

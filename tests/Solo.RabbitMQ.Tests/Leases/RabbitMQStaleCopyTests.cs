@@ -15,6 +15,12 @@ public sealed class RabbitMQStaleCopyTests(RabbitMqServerFixture server) : Stale
 {
     protected override bool UsesFakeClock => false;
 
-    protected override (IBroker Broker, ILockStore Locks) CreateBackend(TimeProvider time, TimeSpan deliveryLease) =>
-        (new RabbitMQBroker(server.Options(deliveryLease), time), new InMemoryLockStore(time));
+    protected override (IBroker Broker, ILockStore Locks) CreateBackend(TimeProvider time, TimeSpan deliveryLease)
+    {
+        // Each test has a queue of its own; few delay levels keep the quorum queues that declares (and the
+        // load they put on the shared node beside the timing-sensitive suites) small.
+        var options = server.Options(deliveryLease);
+        options.DelayLevels = 4;
+        return (new RabbitMQBroker(options, time), new InMemoryLockStore(time));
+    }
 }

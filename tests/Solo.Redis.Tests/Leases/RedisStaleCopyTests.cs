@@ -6,6 +6,7 @@ using Solo.Tests.Leases;
 namespace Solo.Redis.Tests.Leases;
 
 /// <summary>The stale-copy suite on Redis Streams and Redis locks, on the real clock (Redis keeps the leases).</summary>
+[Collection(StaleCopyCollection.Name)]
 public sealed class RedisStaleCopyTests : StaleCopyTests
 {
     protected override bool UsesFakeClock => false;

@@ -5,6 +5,9 @@ using Solo.Tests.Leases;
 
 namespace Solo.Sqlite.Tests.Leases;
 
+// A broker and a lock store on one file contend for its lock, which blocks threads: run alone, so as not to
+// stretch the real-time suites (see ContentionCollection).
+[Collection(ContentionCollection.Name)]
 public sealed class SqliteStaleCopyTests : StaleCopyTests, IDisposable
 {
     private readonly TempDatabase _file = new();
