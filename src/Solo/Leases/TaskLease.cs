@@ -74,16 +74,6 @@ internal sealed class TaskLease : IAsyncDisposable
         ScheduleDeadline();
     }
 
-    /// <summary>Drops the slot from what is renewed, before it is released or kept for a retry by other means.</summary>
-    public void DetachSlot()
-    {
-        lock (_gate)
-        {
-            _slot = null;
-            Volatile.Write(ref _slotValidUntil, long.MaxValue);
-        }
-    }
-
     /// <summary>
     /// Stops renewing, before the copy settles by itself (a renewal racing its release would find the slot
     /// gone). The deadlines stay: <see cref="IsHeld"/> keeps judging the leases as last confirmed.
@@ -98,7 +88,7 @@ internal sealed class TaskLease : IAsyncDisposable
     }
 
     /// <summary>Marks the lease lost for good (a renewal answered that it is gone).</summary>
-    public void MarkLost() => _lost.Cancel();
+    private void MarkLost() => _lost.Cancel();
 
     public async ValueTask DisposeAsync()
     {
@@ -203,14 +193,7 @@ internal sealed class TaskLease : IAsyncDisposable
                     return;
                 }
 
-                lock (_gate)
-                {
-                    // A slot detached meanwhile is no longer judged.
-                    if (ReferenceEquals(_slot, slot))
-                    {
-                        Extend(ref _slotValidUntil, until.Value);
-                    }
-                }
+                Extend(ref _slotValidUntil, until.Value);
             }
 
             ScheduleDeadline();

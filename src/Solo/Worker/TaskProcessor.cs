@@ -171,7 +171,7 @@ internal sealed class TaskProcessor(
         {
             // Release, then ack: a crash in between redelivers the task, which runs again (after,
             // never beside); the other order would leave its slot locked until the TTL.
-            await ReleaseAsync(unique, envelope, runFenceHeld ?? fence).ConfigureAwait(false);
+            await ReleaseAsync(unique, envelope, fence).ConfigureAwait(false);
             await SettleAsync(lease, envelope, "before its ack", () => delivery.AckAsync(CancellationToken.None)).ConfigureAwait(false);
             return;
         }
@@ -200,7 +200,7 @@ internal sealed class TaskProcessor(
         }
 
         logger.LogError(failure, "Task {TaskId} ({Task}) failed on its last attempt ({Attempt}); dead-lettered", envelope.Id, envelope.Task, envelope.Attempt);
-        await ReleaseAsync(unique, envelope, runFenceHeld ?? fence).ConfigureAwait(false);
+        await ReleaseAsync(unique, envelope, fence).ConfigureAwait(false);
         await DeadLetterAsync(lease, envelope, $"failed after {envelope.Attempt} attempt(s): {reason}").ConfigureAwait(false);
     }
 
